@@ -1,0 +1,154 @@
+"""Install each distribution from a real local package index, as users will.
+
+1. Build every distribution (scripts/build_all.py).
+2. Start pypiserver on 127.0.0.1 (an ephemeral port), upload our distributions with
+   twine, and seed the index with the third-party wheels they depend on (downloaded
+   from the public index once, so the installs below need nothing but the local index).
+3. In fresh virtualenvs, install from that index ONLY and run a check program:
+   - asgi-middleware alone: neither asgi-routing nor asgi-app gets installed; CORS, GZip
+     and the body limit work around a raw ASGI app;
+   - asgi-testclient alone: it tests a raw ASGI app;
+   - asgi-routing alone: a Router serves plain ASGI endpoints;
+   - asgi-app[full]: the README example and the demo app run.
+   Each check asserts what got installed (pip list) and what the code did.
+
+Usage: python scripts/index_check.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = Path(__file__).resolve().parent / "index_checks"
+
+# (what to install, the check program, distributions that must / must not be installed)
+SCENARIOS: list[tuple[str, str, set[str], set[str]]] = [
+    (
+        "asgi-middleware",
+        "middleware_alone.py",
+        {"asgi-core", "asgi-responses", "asgi-middleware"},
+        {"asgi-routing", "asgi-app", "asgi-testclient"},
+    ),
+    (
+        "asgi-testclient",
+        "testclient_alone.py",
+        {"asgi-core", "asgi-testclient", "httpx"},
+        {"asgi-responses", "asgi-routing", "asgi-middleware", "asgi-app"},
+    ),
+    (
+        "asgi-routing",
+        "routing_alone.py",
+        {"asgi-core", "asgi-responses", "asgi-routing"},
+        {"asgi-middleware", "asgi-app", "asgi-testclient"},
+    ),
+    (
+        "asgi-app[full]",
+        "app_full.py",
+        {
+            "asgi-core",
+            "asgi-responses",
+            "asgi-routing",
+            "asgi-middleware",
+            "asgi-testclient",
+            "asgi-app",
+            "jinja2",
+            "python-multipart",
+            "itsdangerous",
+            "pyyaml",
+        },
+        set(),
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(*cmd: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def main() -> int:
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        dist, index = tmp / "dist", tmp / "index"
+        index.mkdir()
+        run(python, str(ROOT / "scripts" / "build_all.py"), "--outdir", str(dist), "--no-twine")
+        ours = sorted(dist.iterdir())
+        # Third-party wheels the installs will need, resolved against our own wheels.
+        run(
+            python, "-m", "pip", "download", "-q", "--dest", str(tmp / "deps"),
+            "--find-links", str(dist), "asgi-app[full]==0.1.0",
+        )  # fmt: skip
+        for wheel in (tmp / "deps").iterdir():
+            if not wheel.name.startswith("asgi_"):
+                shutil.copy2(wheel, index)
+        port = free_port()
+        server = subprocess.Popen(
+            [python, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port),
+             "-a", ".", "-P", ".", "--disable-fallback", str(index)],
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(url + "/simple/")
+            run(
+                python, "-m", "twine", "upload", "--non-interactive",
+                "--repository-url", url + "/", "-u", "ci", "-p", "ci", *map(str, ours),
+            )  # fmt: skip
+            failures = 0
+            for spec, program, present, absent in SCENARIOS:
+                env_dir = tmp / ("venv-" + program.removesuffix(".py"))
+                venv.EnvBuilder(with_pip=True).create(env_dir)
+                vpy = str(env_dir / "bin" / "python")
+                clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+                run(
+                    vpy, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "--index-url", url + "/simple/", spec, env=clean_env,
+                )  # fmt: skip
+                listed = run(vpy, "-m", "pip", "list", "--format=json", capture_output=True)
+                names = {d["name"].lower().replace("_", "-") for d in json.loads(listed.stdout)}
+                missing, extra = present - names, absent & names
+                if missing or extra:
+                    print(f"FAIL {spec}: missing {sorted(missing)}, unexpected {sorted(extra)}")
+                    failures += 1
+                    continue
+                code = subprocess.call([vpy, str(CHECKS / program)], cwd=ROOT)
+                print(("ok  " if code == 0 else "FAIL") + f" {spec}: {program}", flush=True)
+                failures += code != 0
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"{len(SCENARIOS) - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
