@@ -1,0 +1,297 @@
+"""The showcase app: every part of the framework in one small, readable program.
+
+Serve it with ``hatch run demo:serve`` (or ``uvicorn examples.demo.main:app``) and open
+http://127.0.0.1:8000.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from asgi_app import (
+    App,
+    BackgroundTask,
+    EventSourceResponse,
+    HTTPConnection,
+    HTTPException,
+    JSONResponse,
+    Middleware,
+    Mount,
+    RedirectResponse,
+    Request,
+    Route,
+    ServerSentEvent,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketRoute,
+)
+from asgi_core.config import Config
+from asgi_core.datastructures import Secret, UploadFile
+from asgi_middleware.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationMiddleware,
+    SimpleUser,
+    requires,
+)
+from asgi_middleware.compression import CompressionMiddleware
+from asgi_middleware.cors import CORSMiddleware
+from asgi_middleware.sessions import SessionMiddleware
+from asgi_responses.staticfiles import StaticFiles
+from asgi_responses.templating import Jinja2Templates
+from asgi_routing.schemas import SchemaGenerator
+
+HERE = Path(__file__).parent
+config = Config()
+SECRET_KEY = config("DEMO_SECRET_KEY", cast=Secret, default="change-me-in-production")
+MAX_UPLOAD_BYTES = config("DEMO_MAX_UPLOAD_BYTES", cast=int, default=5 * 1024 * 1024)
+MAX_UPLOAD_FILES = 3
+USERS = {"demo": "demo"}  # the demo's only account: user "demo", password "demo"
+
+templates = Jinja2Templates(directory=HERE / "templates")
+schemas = SchemaGenerator(
+    {"openapi": "3.0.0", "info": {"title": "asgi-app demo API", "version": "1.0"}}
+)
+
+
+class Room:
+    """The chat room: every connected socket, in this process."""
+
+    def __init__(self) -> None:
+        self.sockets: set[WebSocket] = set()
+
+    async def broadcast(self, message: dict[str, Any]) -> None:
+        for socket in list(self.sockets):
+            try:
+                await socket.send_json(message)
+            except Exception:  # noqa: BLE001 - a socket that went away leaves the room
+                self.sockets.discard(socket)
+
+
+@asynccontextmanager
+async def lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
+    yield {
+        "items": {1: {"id": 1, "name": "Keyboard", "price": 49.5}},
+        "room": Room(),
+        "notifications": [],
+    }
+
+
+class SessionAuth(AuthenticationBackend):
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
+        username = conn.session.get("user")
+        if username is None:
+            return None
+        return AuthCredentials(["authenticated"]), SimpleUser(username)
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+async def home(request: Request) -> Any:
+    return templates.TemplateResponse(request, "index.html", {"title": "Home"})
+
+
+async def upload_page(request: Request) -> Any:
+    context = {"title": "Upload", "max_bytes": MAX_UPLOAD_BYTES, "max_files": MAX_UPLOAD_FILES}
+    if request.method == "GET":
+        return templates.TemplateResponse(request, "upload.html", context)
+    async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=20) as form:
+        files = []
+        for upload in form.getlist("files"):
+            if not isinstance(upload, UploadFile) or not upload.filename:
+                continue
+            digest = hashlib.sha256()
+            while chunk := await upload.read(64 * 1024):
+                digest.update(chunk)
+            files.append(
+                {"name": upload.filename, "size": upload.size, "sha256": digest.hexdigest()}
+            )
+        context.update(note=str(form.get("note", "")), files=files)
+    return templates.TemplateResponse(request, "upload.html", context)
+
+
+async def login(request: Request) -> Any:
+    context: dict[str, Any] = {"title": "Log in", "next": request.query_params.get("next", "/")}
+    if request.method == "POST":
+        form = await request.form()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        if USERS.get(username) == password:
+            request.session["user"] = username
+            target = str(form.get("next", "/"))
+            # only local paths: an open redirect would let anyone forge a login link
+            if not target.startswith("/") or target.startswith("//"):
+                target = "/"
+            return RedirectResponse(target, status_code=303)
+        context["error"] = "Unknown user or wrong password (try demo / demo)."
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    return templates.TemplateResponse(request, "login.html", context)
+
+
+async def logout(request: Request) -> Any:
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+@requires("authenticated", redirect="login")
+async def private(request: Request) -> Any:
+    return templates.TemplateResponse(request, "private.html", {"title": "Private"})
+
+
+async def chat_page(request: Request) -> Any:
+    return templates.TemplateResponse(request, "chat.html", {"title": "Chat"})
+
+
+async def clock_page(request: Request) -> Any:
+    return templates.TemplateResponse(request, "clock.html", {"title": "Clock"})
+
+
+# -- JSON API ----------------------------------------------------------------------------
+
+
+async def list_items(request: Request) -> JSONResponse:
+    """
+    summary: List the items
+    responses:
+      200:
+        description: Every item.
+    """
+    return JSONResponse(list(request.state.items.values()))
+
+
+async def create_item(request: Request) -> JSONResponse:
+    """
+    summary: Create an item
+    requestBody:
+      content:
+        application/json:
+          schema: {type: object, properties: {name: {type: string}, price: {type: number}}}
+    responses:
+      201:
+        description: The new item.
+      400:
+        description: Invalid JSON or missing fields.
+    """
+    data = await request.json()
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise HTTPException(400, detail='Expected a JSON object with a "name" string.')
+    price = data.get("price", 0)
+    if not isinstance(price, int | float) or isinstance(price, bool):
+        raise HTTPException(400, detail='"price" must be a number.')
+    items = request.state.items
+    item = {"id": max(items, default=0) + 1, "name": data["name"], "price": price}
+    items[item["id"]] = item
+    return JSONResponse(item, status_code=201)
+
+
+async def get_item(request: Request) -> JSONResponse:
+    """
+    summary: Fetch one item
+    responses:
+      200:
+        description: The item.
+      404:
+        description: No such item.
+    """
+    item = request.state.items.get(request.path_params["item_id"])
+    if item is None:
+        raise HTTPException(404, detail="No such item.")
+    return JSONResponse(item)
+
+
+async def notify(request: Request) -> JSONResponse:
+    """
+    summary: Queue a notification, sent by a background task after the response
+    responses:
+      202:
+        description: Accepted.
+    """
+    log: list[str] = request.state.notifications
+    if request.method == "GET":
+        return JSONResponse({"sent": log})
+
+    async def send_notification(text: str) -> None:
+        await anyio.sleep(0.1)  # stands for a slow e-mail or webhook call
+        log.append(text)
+
+    text = f"notification at {time.strftime('%H:%M:%S')}"
+    return JSONResponse(
+        {"queued": text}, status_code=202, background=BackgroundTask(send_notification, text)
+    )
+
+
+async def openapi(request: Request) -> Any:
+    return schemas.OpenAPIResponse(request)
+
+
+# -- real time ---------------------------------------------------------------------------
+
+
+async def chat(websocket: WebSocket) -> None:
+    room: Room = websocket.state.room
+    await websocket.accept()
+    name = websocket.query_params.get("name", "guest")[:32] or "guest"
+    room.sockets.add(websocket)
+    await room.broadcast({"from": "server", "text": f"{name} joined"})
+    try:
+        while True:
+            text = (await websocket.receive_text())[:1000]
+            await room.broadcast({"from": name, "text": text})
+    except WebSocketDisconnect:
+        room.sockets.discard(websocket)
+        await room.broadcast({"from": "server", "text": f"{name} left"})
+
+
+async def clock(request: Request) -> EventSourceResponse:
+    async def ticks() -> AsyncIterator[ServerSentEvent]:
+        count = 0
+        while True:
+            count += 1
+            yield ServerSentEvent(data=time.strftime("%H:%M:%S"), event="tick", id=str(count))
+            await anyio.sleep(1)
+
+    return EventSourceResponse(ticks(), ping=15)
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/upload", upload_page, methods=["GET", "POST"], name="upload"),
+    Route("/login", login, methods=["GET", "POST"], name="login"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/private", private, name="private"),
+    Route("/chat", chat_page, name="chat"),
+    Route("/clock", clock_page, name="clock"),
+    Route("/clock/stream", clock, name="clock_stream"),
+    WebSocketRoute("/ws/chat", chat, name="chat_ws"),
+    Mount(
+        "/api",
+        routes=[
+            Route("/items", list_items, methods=["GET"], name="items"),
+            Route("/items", create_item, methods=["POST"]),
+            Route("/items/{item_id:int}", get_item, name="item"),
+            Route("/notify", notify, methods=["GET", "POST"], name="notify"),
+        ],
+        name="api",
+    ),
+    Route("/schema", openapi, include_in_schema=False, name="schema"),
+    Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+app = App(
+    routes=routes,
+    middleware=[
+        Middleware(CORSMiddleware, allow_origins=["http://localhost:3000"], allow_methods=["*"]),
+        Middleware(CompressionMiddleware, minimum_size=500),
+        Middleware(SessionMiddleware, secret_key=str(SECRET_KEY), same_site="lax"),
+        Middleware(AuthenticationMiddleware, backend=SessionAuth()),
+    ],
+    lifespan=lifespan,
+    max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,
+)

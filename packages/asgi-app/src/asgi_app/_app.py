@@ -1,0 +1,122 @@
+"""The application class: a Router wrapped in a middleware stack built once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from asgi_core.datastructures import State, URLPath
+from asgi_core.types import ASGIApp, Lifespan, Receive, Scope, Send
+from asgi_middleware import Middleware
+from asgi_middleware.body_limit import RequestBodyLimitMiddleware
+from asgi_middleware.errors import ServerErrorMiddleware
+from asgi_middleware.exceptions import ExceptionMiddleware
+from asgi_routing import BaseRoute, Router
+
+ExceptionHandler = Callable[..., Any]
+ExceptionHandlers = Mapping[Any, ExceptionHandler]
+
+
+class App:
+    """An ASGI application: routes, middleware, exception handlers and a lifespan.
+
+    Requests flow through ``ServerErrorMiddleware`` (outermost), the request body limit
+    when ``max_body_size`` is set, the user's middleware in the order given,
+    ``ExceptionMiddleware`` and finally the router. The stack is built on the first
+    call and never rebuilt; adding middleware after that is an error.
+    """
+
+    def __init__(
+        self,
+        debug: bool = False,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: ExceptionHandlers | None = None,
+        lifespan: Lifespan[App] | None = None,
+        *,
+        max_body_size: int | None = None,
+    ) -> None:
+        if max_body_size is not None and max_body_size < 0:
+            raise ValueError("max_body_size must be a non-negative number of bytes or None")
+        self.debug = debug
+        self.max_body_size = max_body_size
+        self.state = State()
+        self.router = Router(routes, lifespan=lifespan)
+        self.exception_handlers: dict[Any, ExceptionHandler] = dict(exception_handlers or {})
+        self.user_middleware: list[Middleware] = list(middleware or [])
+        self.middleware_stack: ASGIApp | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        error_handler: ExceptionHandler | None = None
+        handlers: dict[Any, ExceptionHandler] = {}
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+            else:
+                handlers[key] = value
+        stack: list[Middleware] = [
+            Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug)
+        ]
+        if self.max_body_size is not None:
+            stack.append(Middleware(RequestBodyLimitMiddleware, max_body_size=self.max_body_size))
+        stack += self.user_middleware
+        stack.append(Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug))
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(stack):
+            app = cls(app, *args, **kwargs)
+        return app
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        return self.router.routes
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        return self.router.url_path_for(name, **path_params)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        await self.middleware_stack(scope, receive, send)
+
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        if self.middleware_stack is not None:
+            raise RuntimeError(
+                "Cannot add middleware after the application has started: the middleware "
+                "stack is built on the first request. Pass middleware=[...] to App() or "
+                "call add_middleware() before serving."
+            )
+        self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
+
+    def add_exception_handler(self, exc_class_or_status_code: Any, handler: ExceptionHandler) -> None:
+        # Starlette silently ignores a handler added after the first request; here it
+        # is an error, for the same reason as add_middleware().
+        if self.middleware_stack is not None:
+            raise RuntimeError(
+                "Cannot add an exception handler after the application has started. Pass "
+                "exception_handlers={...} to App() or add it before serving."
+            )
+        self.exception_handlers[exc_class_or_status_code] = handler
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        self.router.mount(path, app=app, name=name)
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        self.router.host(host, app=app, name=name)
+
+    def add_route(
+        self,
+        path: str,
+        route: Callable[..., Any],
+        methods: Collection[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        self.router.add_route(
+            path, route, methods=methods, name=name, include_in_schema=include_in_schema
+        )
+
+    def add_websocket_route(
+        self, path: str, route: Callable[..., Any], name: str | None = None
+    ) -> None:
+        self.router.add_websocket_route(path, route, name=name)
