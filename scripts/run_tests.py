@@ -11,6 +11,7 @@ Usage: python scripts/run_tests.py [--only SUITE ...] [-- extra pytest args]
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,9 @@ def main() -> int:
                 f"--- tests/{name}" + (f" (coverage gate: {package})" if package else ""),
                 flush=True,
             )
-            code = subprocess.call(cmd, cwd=ROOT)
+            # a private data file: concurrent runs in one tree must not mix their data
+            env = dict(os.environ, COVERAGE_FILE=str(Path(tmp) / f".coverage.{name}"))
+            code = subprocess.call(cmd, cwd=ROOT, env=env)
             if junit.exists():
                 suite = ET.parse(junit).getroot()
                 for node in suite.iter("testsuite"):
