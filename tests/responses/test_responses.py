@@ -1,0 +1,335 @@
+from __future__ import annotations
+
+import datetime
+import email.utils
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from asgi_core.background import BackgroundTask
+from asgi_responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+# ---- construction ---------------------------------------------------------------
+
+
+def test_bytes_body_and_content_length() -> None:
+    response = Response(b"hello", media_type="application/octet-stream")
+    assert response.body == b"hello"
+    assert response.raw_headers == [
+        (b"content-length", b"5"),
+        (b"content-type", b"application/octet-stream"),
+    ]
+
+
+def test_str_body_is_encoded_and_text_gets_charset() -> None:
+    response = Response("héllo", media_type="text/plain")
+    assert response.body == "héllo".encode()
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-length"] == str(len("héllo".encode()))
+
+
+def test_explicit_charset_is_kept() -> None:
+    response = Response("x", media_type="text/csv; Charset=latin-1")
+    assert response.headers["content-type"] == "text/csv; Charset=latin-1"
+
+
+def test_non_text_media_type_gets_no_charset() -> None:
+    assert Response("x", media_type="image/svg+xml").headers["content-type"] == "image/svg+xml"
+
+
+def test_no_content_and_no_media_type() -> None:
+    response = Response()
+    assert response.body == b""
+    assert response.raw_headers == [(b"content-length", b"0")]
+
+
+def test_memoryview_body() -> None:
+    response = Response(memoryview(b"abc"))
+    assert bytes(response.body) == b"abc"
+    assert response.headers["content-length"] == "3"
+
+
+def test_other_content_is_rendered_as_text() -> None:
+    assert PlainTextResponse(42).body == b"42"
+
+
+@pytest.mark.parametrize("status", [100, 101, 204, 304])
+def test_no_content_length_for_bodiless_status(status: int) -> None:
+    response = Response(status_code=status)
+    assert "content-length" not in response.headers
+
+
+def test_user_headers_win() -> None:
+    response = PlainTextResponse(
+        "abc", headers={"Content-Length": "3", "Content-Type": "text/x-custom", "X-A": "1"}
+    )
+    assert response.raw_headers == [
+        (b"content-length", b"3"),
+        (b"content-type", b"text/x-custom"),
+        (b"x-a", b"1"),
+    ]
+
+
+def test_headers_write_through_to_raw_headers() -> None:
+    response = Response(b"")
+    assert response.headers is response.headers
+    response.headers["X-Test"] = "yes"
+    assert (b"x-test", b"yes") in response.raw_headers
+
+
+def test_html_and_plain_text_media_types() -> None:
+    assert HTMLResponse("<p>").headers["content-type"] == "text/html; charset=utf-8"
+    assert PlainTextResponse("p").headers["content-type"] == "text/plain; charset=utf-8"
+
+
+def test_json_is_compact_and_unicode() -> None:
+    response = JSONResponse({"a": [1, 2], "é": None})
+    assert response.body == '{"a":[1,2],"é":null}'.encode()
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_json_refuses_nan() -> None:
+    with pytest.raises(ValueError):
+        JSONResponse({"x": float("nan")})
+
+
+def test_json_render_can_be_overridden() -> None:
+    class Pretty(JSONResponse):
+        def render(self, content: Any) -> bytes:
+            return b"custom:" + repr(content).encode()
+
+    assert Pretty([1]).body == b"custom:[1]"
+
+
+# ---- redirects ------------------------------------------------------------------
+
+
+def test_redirect_defaults_to_307() -> None:
+    response = RedirectResponse("/next?a=1#frag")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/next?a=1#frag"
+    assert response.body == b""
+
+
+def test_redirect_status_and_headers() -> None:
+    response = RedirectResponse("https://example.com/", 301, headers={"X-A": "b"})
+    assert response.status_code == 301
+    assert response.headers["x-a"] == "b"
+    assert response.headers["location"] == "https://example.com/"
+
+
+@pytest.mark.parametrize(
+    ("url", "location"),
+    [
+        ("/a\r\nSet-Cookie: evil=1", "/a%0D%0ASet-Cookie:%20evil=1"),
+        ("/ü space", "/%C3%BC%20space"),
+        ("/already%20quoted", "/already%20quoted"),
+        ("/\x00\x7f\t", "/%00%7F%09"),
+    ],
+)
+def test_redirect_location_cannot_inject(url: str, location: str) -> None:
+    response = RedirectResponse(url)
+    assert response.headers["location"] == location
+    assert all(b"\r" not in v and b"\n" not in v for _, v in response.raw_headers)
+
+
+# ---- cookies --------------------------------------------------------------------
+
+
+def test_set_cookie_all_attributes() -> None:
+    response = Response()
+    response.set_cookie(
+        "session",
+        "abc",
+        max_age=10,
+        expires="Thu, 01 Jan 2037 00:00:00 GMT",
+        path="/app",
+        domain="example.com",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+        partitioned=True,
+    )
+    assert response.headers.getlist("set-cookie") == [
+        "session=abc; Domain=example.com; expires=Thu, 01 Jan 2037 00:00:00 GMT; HttpOnly; "
+        "Max-Age=10; Partitioned; Path=/app; SameSite=strict; Secure"
+    ]
+
+
+def test_set_cookie_defaults() -> None:
+    response = Response()
+    response.set_cookie("a")
+    response.set_cookie("b", "2", path=None, samesite=None)
+    assert response.headers.getlist("set-cookie") == ['a=""; Path=/; SameSite=lax', "b=2"]
+
+
+def test_cookie_value_with_spaces_is_quoted() -> None:
+    response = Response()
+    response.set_cookie("a", 'x y"z')
+    assert response.headers["set-cookie"].startswith('a="x y\\"z"; ')
+
+
+def test_cookie_expires_int_is_relative() -> None:
+    response = Response()
+    before = time.time()
+    response.set_cookie("a", expires=100)
+    value = response.headers["set-cookie"]
+    stamp = value.split("expires=")[1].split(";")[0]
+    parsed = email.utils.parsedate_to_datetime(stamp).timestamp()
+    assert before + 99 <= parsed <= time.time() + 101
+    assert stamp.endswith(" GMT")
+
+
+def test_cookie_expires_datetime() -> None:
+    response = Response()
+    aware = datetime.datetime(2037, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    naive = datetime.datetime(2037, 1, 2, 3, 4, 5)
+    shifted = datetime.datetime(
+        2037, 1, 2, 5, 4, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+    )
+    for moment in (aware, naive, shifted):
+        response.set_cookie("a", expires=moment)
+    assert (
+        response.headers.getlist("set-cookie")
+        == ['a=""; expires=Fri, 02 Jan 2037 03:04:05 GMT; Path=/; SameSite=lax'] * 3
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"key": "a b"},
+        {"key": "a;b"},
+        {"key": ""},
+        {"key": "a\r\nb"},
+        {"key": "a", "value": "x\r\nSet-Cookie: y=1"},
+        {"key": "a", "value": "x;y"},
+        {"key": "a", "value": "x\x00"},
+        {"key": "a", "value": "x\x7f"},
+        {"key": "a", "path": "/\nx"},
+        {"key": "a", "path": "/;x"},
+        {"key": "a", "domain": "e.com\r\n"},
+        {"key": "a", "domain": "e.com; Secure"},
+        {"key": "a", "expires": "soon\n"},
+        {"key": "a", "samesite": "sometimes"},
+        {"key": "a", "value": "snow ☃"},
+    ],
+)
+def test_set_cookie_rejects_injection(kwargs: dict[str, Any]) -> None:
+    response = Response()
+    with pytest.raises(ValueError):
+        response.set_cookie(**kwargs)
+    assert "set-cookie" not in response.headers
+
+
+def test_samesite_is_case_insensitive() -> None:
+    response = Response()
+    response.set_cookie("a", samesite="None", secure=True)  # type: ignore[arg-type]
+    assert response.headers["set-cookie"] == 'a=""; Path=/; SameSite=None; Secure'
+
+
+def test_delete_cookie() -> None:
+    response = Response()
+    response.delete_cookie("a", path="/p", domain="e.com", secure=True, httponly=True)
+    value = response.headers["set-cookie"]
+    assert value.startswith('a=""; Domain=e.com; expires=')
+    assert value.endswith(" GMT; HttpOnly; Max-Age=0; Path=/p; SameSite=lax; Secure")
+
+
+# ---- sending --------------------------------------------------------------------
+
+
+async def test_sends_start_and_body(call: Any) -> None:
+    result = await call(PlainTextResponse("hi", status_code=201, headers={"x-a": "1"}))
+    assert result.messages == [
+        {
+            "type": "http.response.start",
+            "status": 201,
+            "headers": [
+                (b"x-a", b"1"),
+                (b"content-length", b"2"),
+                (b"content-type", b"text/plain; charset=utf-8"),
+            ],
+        },
+        {"type": "http.response.body", "body": b"hi"},
+    ]
+
+
+async def test_head_sends_headers_without_body(call: Any) -> None:
+    result = await call(PlainTextResponse("hello"), method="HEAD")
+    assert result.header("content-length") == "5"
+    assert result.body == b""
+
+
+async def test_background_runs_after_body(call: Any) -> None:
+    events: list[str] = []
+    result_messages: list[str] = []
+
+    async def task(name: str) -> None:
+        events.append(f"{name} after {len(result_messages)} messages")
+
+    response = Response(b"x", background=BackgroundTask(task, "bg"))
+
+    async def send(message: Any) -> None:
+        result_messages.append(message["type"])
+
+    async def receive() -> Any:
+        raise AssertionError("not needed")  # pragma: no cover
+
+    await response({"type": "http", "method": "GET"}, receive, send)
+    assert events == ["bg after 2 messages"]
+
+
+async def test_websocket_denial_response(call: Any) -> None:
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    async def receive() -> Any:
+        raise AssertionError("not needed")  # pragma: no cover
+
+    await PlainTextResponse("no", status_code=403)({"type": "websocket"}, receive, send)
+    assert [m["type"] for m in messages] == [
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ]
+    assert messages[1]["body"] == b"no"
+
+
+async def test_send_oserror_is_quiet_and_background_still_runs() -> None:
+    ran: list[bool] = []
+
+    async def send(message: Any) -> None:
+        raise OSError("connection closed")
+
+    async def receive() -> Any:
+        raise AssertionError("not needed")  # pragma: no cover
+
+    response = Response(b"x", background=BackgroundTask(ran.append, True))
+    await response({"type": "http", "method": "GET"}, receive, send)
+    assert ran == [True]
+
+
+async def test_over_httpx() -> None:
+    response = JSONResponse({"ok": True})
+    async with client(response) as http:
+        reply = await http.get("/")
+    assert reply.status_code == 200
+    assert reply.json() == {"ok": True}
+    assert reply.headers["content-length"] == "11"

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+import asgi_responses.templating as templating
+from asgi_core.background import BackgroundTask
+from asgi_core.datastructures import URLPath
+from asgi_core.requests import Request
+from asgi_responses import HTMLResponse
+from asgi_responses.templating import Jinja2Templates
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeRouter:
+    """Just enough of a router for ``request.url_for``."""
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        return URLPath(f"/{name}/" + "/".join(f"{k}={v}" for k, v in sorted(path_params.items())))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "page.html").write_text("<p>{{ name }}</p><p>{{ request.url.path }}</p>")
+    (tmp_path / "plain.txt").write_text("{{ name }}")
+    (tmp_path / "link.html").write_text("{{ url_for('user', id=7) }}")
+    (tmp_path / "extra.html").write_text("{{ site }}|{{ name }}")
+    return tmp_path
+
+
+def make_request(scope: Any, **extra: Any) -> Request:
+    return Request(scope("GET", "/here", **extra))
+
+
+async def test_renders_with_request_in_context(call: Any, scope: Any, folder: Path) -> None:
+    templates = Jinja2Templates(directory=folder)
+    request = make_request(scope)
+    response = templates.TemplateResponse(request, "page.html", {"name": "<b>Ann</b>"})
+    assert isinstance(response, HTMLResponse)
+    assert response.body == b"<p>&lt;b&gt;Ann&lt;/b&gt;</p><p>/here</p>"
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.template.name == "page.html"  # type: ignore[attr-defined]
+    assert response.context == {"name": "<b>Ann</b>", "request": request}  # type: ignore[attr-defined]
+    result = await call(response)
+    assert result.body == response.body
+
+
+def test_no_autoescape_for_text(scope: Any, folder: Path) -> None:
+    templates = Jinja2Templates(folder)
+    response = templates.TemplateResponse(
+        make_request(scope),
+        "plain.txt",
+        {"name": "<b>"},
+        status_code=201,
+        headers={"X-A": "1"},
+        media_type="text/plain",
+    )
+    assert response.body == b"<b>"
+    assert response.status_code == 201
+    assert response.headers["x-a"] == "1"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_background(call: Any, scope: Any, folder: Path) -> None:
+    ran: list[int] = []
+    response = Jinja2Templates(folder).TemplateResponse(
+        make_request(scope), "plain.txt", background=BackgroundTask(ran.append, 1)
+    )
+    await call(response)
+    assert ran == [1]
+
+
+def test_url_for_uses_the_router(scope: Any, folder: Path) -> None:
+    request = make_request(scope, router=FakeRouter())
+    response = Jinja2Templates(folder).TemplateResponse(request, "link.html")
+    assert response.body == b"http://testserver/user/id=7"
+
+
+def test_context_processors(scope: Any, folder: Path) -> None:
+    def site(request: Request) -> dict[str, Any]:
+        return {"site": request.url.path}
+
+    templates = Jinja2Templates(directory=[folder], context_processors=[site])
+    response = templates.TemplateResponse(make_request(scope), "extra.html", {"name": "n"})
+    assert response.body == b"/here|n"
+
+
+def test_env_and_get_template(scope: Any, folder: Path) -> None:
+    env = jinja2.Environment(loader=jinja2.DictLoader({"t.html": "{{ x }}"}), autoescape=False)
+    templates = Jinja2Templates(env=env)
+    assert templates.env is env
+    assert templates.get_template("t.html").render(x="<i>") == "<i>"
+    assert "url_for" in env.globals
+    response = templates.TemplateResponse(make_request(scope), "t.html", {"x": 1})
+    assert response.body == b"1"
+
+
+def test_directory_xor_env(folder: Path) -> None:
+    with pytest.raises(ValueError):
+        Jinja2Templates()
+    with pytest.raises(ValueError):
+        Jinja2Templates(folder, env=jinja2.Environment())
+
+
+async def test_debug_extension(scope: Any, folder: Path) -> None:
+    response = Jinja2Templates(folder).TemplateResponse(make_request(scope), "plain.txt")
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    async def receive() -> Any:
+        raise AssertionError  # pragma: no cover
+
+    debug_scope = scope("GET", "/", extensions={"http.response.debug": {}})
+    await response(debug_scope, receive, send)
+    assert messages[0]["type"] == "http.response.debug"
+    assert messages[0]["info"]["template"].name == "plain.txt"
+    assert messages[0]["info"]["context"]["request"].url.path == "/here"
+    assert [m["type"] for m in messages[1:]] == ["http.response.start", "http.response.body"]
+
+
+def test_missing_jinja2_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    spec = importlib.util.spec_from_file_location("_templating_without_jinja2", templating.__file__)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with pytest.raises(ImportError, match=r"asgi-responses\[templates\]"):
+        spec.loader.exec_module(module)
