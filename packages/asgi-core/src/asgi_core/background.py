@@ -1,0 +1,56 @@
+"""Work to run after the response has been sent."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec
+
+from asgi_core.concurrency import run_in_threadpool
+
+__all__ = ["BackgroundTask", "BackgroundTasks"]
+
+P = ParamSpec("P")
+
+
+def _is_async_callable(obj: Any) -> bool:
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    return inspect.iscoroutinefunction(obj) or (
+        callable(obj) and inspect.iscoroutinefunction(getattr(obj, "__call__", None))  # noqa: B004
+    )
+
+
+class BackgroundTask:
+    """One call, ``func(*args, **kwargs)``: awaited if async, else run in the threadpool."""
+
+    def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.is_async = _is_async_callable(func)
+
+    async def __call__(self) -> None:
+        if self.is_async:
+            await self.func(*self.args, **self.kwargs)
+        else:
+            await run_in_threadpool(self.func, *self.args, **self.kwargs)
+
+
+class BackgroundTasks(BackgroundTask):
+    """A list of background tasks, run one after another in the order they were added.
+
+    If a task raises, the following tasks do not run and the exception propagates.
+    """
+
+    def __init__(self, tasks: Sequence[BackgroundTask] | None = None) -> None:
+        self.tasks = list(tasks) if tasks else []
+
+    def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Append ``func(*args, **kwargs)`` to the tasks to run."""
+        self.tasks.append(BackgroundTask(func, *args, **kwargs))
+
+    async def __call__(self) -> None:
+        for task in self.tasks:
+            await task()
