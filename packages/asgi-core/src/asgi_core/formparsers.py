@@ -1,0 +1,332 @@
+"""Form body parsers: :class:`FormParser` (urlencoded) and :class:`MultiPartParser`.
+
+Both consume an async iterator of body chunks and return a
+:class:`~asgi_core.datastructures.FormData`. Urlencoded bodies are parsed by a pure
+function of this package; multipart bodies need ``python-multipart``
+(``pip install asgi-core[forms]``), imported only when a multipart form is parsed.
+
+Every limit is enforced while the body streams in, so a hostile form costs bounded
+memory: number of fields and files, size of a field part, number and size of a part's
+headers, total body size. Violations raise :class:`MultiPartException` with a
+``status_code`` of 400 (malformed, too many fields or files) or 413 (too large);
+``Request.form()`` turns it into an ``HTTPException``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import AsyncIterator
+from tempfile import SpooledTemporaryFile
+from typing import TYPE_CHECKING, BinaryIO, cast
+
+import anyio
+
+from asgi_core._parsers import ParseError, parse_content_type, parse_urlencoded
+from asgi_core.datastructures import FormData, Headers, UploadFile
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartParser
+
+__all__ = ["FormParser", "MultiPartException", "MultiPartParser"]
+
+_MAX_BOUNDARY_LENGTH = 70  # RFC 2046, section 5.1.1
+# Browsers send two headers per part; these bound what any python-multipart version
+# would accept (recent ones stop at 8 headers of 4 KiB each).
+_MAX_PART_HEADERS = 6
+_MAX_PART_HEADER_BYTES = 8 * 1024
+
+
+class MultiPartException(Exception):
+    """A form body that is malformed (400) or over a limit (413)."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def _charset(name: str | None, default: str) -> str:
+    """``name`` if it names a known codec, else ``default``."""
+    if name:
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            pass
+    return default
+
+
+class FormParser:
+    """Parse an ``application/x-www-form-urlencoded`` body.
+
+    At most ``max_size`` bytes are buffered (413 past it) and ``max_fields`` pairs
+    accepted (400 past it). The ``charset`` Content-Type parameter is honoured;
+    undecodable bytes become U+FFFD.
+    """
+
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncIterator[bytes],
+        *,
+        max_fields: int | float = 1000,
+        max_size: int = 2_621_440,
+    ) -> None:
+        self.headers = headers
+        self.stream = stream
+        self.max_fields = max_fields
+        self.max_size = max_size
+
+    async def parse(self) -> FormData:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in self.stream:
+            size += len(chunk)
+            if size > self.max_size:
+                raise MultiPartException(
+                    f"Form body is too large (limit: {self.max_size} bytes).", 413
+                )
+            chunks.append(chunk)
+        _, params = parse_content_type(self.headers.get("content-type", ""))
+        try:
+            items = parse_urlencoded(
+                b"".join(chunks),
+                max_fields=self.max_fields,
+                charset=_charset(params.get("charset"), "utf-8"),
+            )
+        except ParseError as exc:
+            raise MultiPartException(str(exc)) from None
+        return FormData(items)
+
+
+def _load_multipart() -> tuple[type[MultipartParser], type[Exception]]:
+    """python-multipart's parser class and error base class, imported on first use."""
+    try:
+        from python_multipart.exceptions import FormParserError
+        from python_multipart.multipart import MultipartParser
+    except ImportError:
+        raise RuntimeError(
+            "Install asgi-core[forms] to parse forms: "
+            "multipart/form-data needs the python-multipart package."
+        ) from None
+    return MultipartParser, FormParserError
+
+
+class MultiPartParser:
+    """Parse a ``multipart/form-data`` body, streaming.
+
+    Parts with a ``filename`` become :class:`UploadFile` objects backed by a
+    ``SpooledTemporaryFile(max_size=spool_max_size)`` (on disk past that size);
+    other parts become strings, decoded with the part's charset or the request's
+    (UTF-8 by default), bad bytes replaced. ``filename*``/``name*`` parameters are
+    ignored (RFC 7578 forbids them), so they can never override ``filename``/``name``.
+    A Windows path sent as a file name (``C:\\dir\\a.txt``) is cut to the file's
+    name. An empty body is an empty form; a body without its closing boundary is
+    malformed (400), so a truncated upload is never taken as complete.
+
+    Limits: ``max_files`` file parts and ``max_fields`` other parts (400 past
+    them), ``max_part_size`` bytes per non-file part, ``max_buffered_size`` bytes
+    for all non-file parts together (what the form holds in memory) and
+    ``max_body_size`` bytes in all (413 past them), and at most 6 headers and
+    8 KiB of headers per part. The boundary must be 1 to 70 characters (RFC 2046).
+    """
+
+    def __init__(
+        self,
+        headers: Headers,
+        stream: AsyncIterator[bytes],
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+        spool_max_size: int = 1024 * 1024,
+        max_body_size: int | None = None,
+        max_buffered_size: int = 2_621_440,
+    ) -> None:
+        self.headers = headers
+        self.stream = stream
+        self.max_files = max_files
+        self.max_fields = max_fields
+        self.max_part_size = max_part_size
+        self.spool_max_size = spool_max_size
+        self.max_body_size = max_body_size
+        self.max_buffered_size = max_buffered_size
+        self._buffered = 0
+        self._charset = "utf-8"
+        self._items: list[tuple[str, UploadFile | str]] = []
+        self._pending: list[tuple[UploadFile, bytes]] = []
+        self._files = 0
+        self._fields = 0
+        self._ended = False
+        self._reset_part()
+
+    def _reset_part(self) -> None:
+        self._header_field = b""
+        self._header_value = b""
+        self._part_headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._field_name = ""
+        self._field_charset = self._charset
+        self._field_data = bytearray()
+        self._file: UploadFile | None = None
+
+    # --- python-multipart callbacks (synchronous; file writes are queued) ---
+
+    def _on_part_begin(self) -> None:
+        self._reset_part()
+
+    def _count_header_bytes(self, count: int) -> None:
+        self._header_bytes += count
+        if self._header_bytes > _MAX_PART_HEADER_BYTES:
+            raise MultiPartException(
+                f"The headers of a multipart part are too large "
+                f"(limit: {_MAX_PART_HEADER_BYTES} bytes)."
+            )
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
+        self._header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header_bytes(end - start)
+        self._header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        if len(self._part_headers) >= _MAX_PART_HEADERS:
+            raise MultiPartException(
+                f"A multipart part has too many headers (limit: {_MAX_PART_HEADERS})."
+            )
+        self._part_headers.append((self._header_field.strip().lower(), self._header_value))
+        self._header_field = b""
+        self._header_value = b""
+
+    def _on_headers_finished(self) -> None:
+        disposition: bytes | None = None
+        content_type = ""
+        for header, value in self._part_headers:
+            if header == b"content-disposition":
+                disposition = value
+            elif header == b"content-type":
+                content_type = value.decode("latin-1")
+        if disposition is None:
+            raise MultiPartException("A multipart part has no Content-Disposition header.")
+        _, options = parse_content_type(disposition.decode(self._charset, "replace"))
+        name = options.get("name")
+        if name is None:
+            raise MultiPartException(
+                'The Content-Disposition header of a multipart part must have a "name".'
+            )
+        filename = options.get("filename")
+        if filename is None:
+            self._fields += 1
+            if self._fields > self.max_fields:
+                raise MultiPartException(
+                    f"Too many fields. Maximum number of fields is {self.max_fields}."
+                )
+            self._field_name = name
+            _, type_params = parse_content_type(content_type)
+            self._field_charset = _charset(type_params.get("charset"), self._charset)
+            return
+        if filename[1:3] == ":\\" or filename[:2] == "\\\\":
+            # Old browsers send the whole Windows path; keep only the file's name.
+            filename = filename.rpartition("\\")[2]
+        self._files += 1
+        if self._files > self.max_files:
+            raise MultiPartException(
+                f"Too many files. Maximum number of files is {self.max_files}."
+            )
+        spooled = SpooledTemporaryFile(max_size=self.spool_max_size)  # noqa: SIM115 - FormData.close closes it
+        upload = UploadFile(
+            cast(BinaryIO, spooled),
+            size=0,
+            filename=filename,
+            headers=Headers(raw=self._part_headers),
+        )
+        self._file = upload
+        self._items.append((name, upload))
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._file is not None:
+            self._pending.append((self._file, data[start:end]))
+            return
+        if len(self._field_data) + (end - start) > self.max_part_size:
+            raise MultiPartException(
+                f"A form field is too large (limit: {self.max_part_size} bytes).", 413
+            )
+        self._buffered += end - start
+        if self._buffered > self.max_buffered_size:
+            raise MultiPartException(
+                f"The form fields are too large together (limit: {self.max_buffered_size} bytes).",
+                413,
+            )
+        self._field_data += data[start:end]
+
+    def _on_part_end(self) -> None:
+        if self._file is None:
+            value = self._field_data.decode(self._field_charset, "replace")
+            self._items.append((self._field_name, value))
+
+    def _on_end(self) -> None:
+        self._ended = True
+
+    # --- driving the parser ---
+
+    def _boundary(self) -> bytes:
+        _, params = parse_content_type(self.headers.get("content-type", ""))
+        self._charset = _charset(params.get("charset"), "utf-8")
+        boundary = params.get("boundary")
+        if not boundary:
+            raise MultiPartException("The multipart/form-data Content-Type has no boundary.")
+        if len(boundary) > _MAX_BOUNDARY_LENGTH:
+            raise MultiPartException(
+                f"The multipart boundary is longer than {_MAX_BOUNDARY_LENGTH} characters."
+            )
+        if not boundary.isascii():
+            raise MultiPartException("The multipart boundary must be ASCII.")
+        return boundary.encode("ascii")
+
+    async def parse(self) -> FormData:
+        boundary = self._boundary()
+        parser_class, parse_error = _load_multipart()
+        parser = parser_class(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished,
+                "on_end": self._on_end,
+            },
+        )
+        received = 0
+        try:
+            async for chunk in self.stream:
+                received += len(chunk)
+                if self.max_body_size is not None and received > self.max_body_size:
+                    raise MultiPartException(
+                        f"Request body is too large (limit: {self.max_body_size} bytes).", 413
+                    )
+                try:
+                    parser.write(chunk)
+                except parse_error as exc:
+                    raise MultiPartException(f"Malformed multipart body: {exc}") from None
+                for upload, data in self._pending:
+                    await upload.write(data)
+                self._pending.clear()
+            parser.finalize()
+            if not self._ended and received:
+                raise MultiPartException(
+                    "The multipart body is incomplete: its closing boundary is missing."
+                )
+            for _, value in self._items:
+                if isinstance(value, UploadFile):
+                    await value.seek(0)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                for _, value in self._items:
+                    if isinstance(value, UploadFile):
+                        await value.close()
+            raise
+        return FormData(self._items)

@@ -1,0 +1,474 @@
+"""The incoming connection: :class:`HTTPConnection` (shared with WebSockets) and
+:class:`Request` (an HTTP request with its body).
+
+Everything is parsed lazily and cached on the instance: a handler that never looks
+at the cookies never pays for parsing them.
+
+Reading the body is bounded by the scope's :class:`~asgi_core.limits.RequestLimits`
+(Starlette has no such bounds): ``body()``, ``json()`` and urlencoded forms hold at
+most ``max_buffered_size`` bytes in memory, and every way of reading the body stops at
+``max_body_size``. A request over a limit gets ``HTTPException(413)``, refused before a
+byte is read when its ``Content-Length`` already says so; a malformed body gets
+``HTTPException(400)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
+from functools import cached_property
+from types import TracebackType
+from typing import Any, Generic, NoReturn, TypeVar
+
+import anyio
+
+from asgi_core._parsers import (
+    ParseError,
+    is_json_media_type,
+    parse_content_type,
+    parse_cookie,
+    parse_json,
+)
+from asgi_core.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from asgi_core.exceptions import HTTPException
+from asgi_core.formparsers import FormParser, MultiPartException, MultiPartParser
+from asgi_core.limits import get_limits
+from asgi_core.types import Message, Receive, Scope, Send
+
+__all__ = ["ClientDisconnect", "HTTPConnection", "Request", "empty_receive", "empty_send"]
+
+_T = TypeVar("_T")
+
+_SERVER_PUSH_HEADERS_TO_COPY = (
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "user-agent",
+)
+_UNSET: Any = object()
+
+
+class ClientDisconnect(Exception):
+    """The client went away while the request body was being read."""
+
+
+async def empty_receive() -> NoReturn:
+    """The ``receive`` of a request built without one: using it is a programming error."""
+    raise RuntimeError("Receive channel has not been made available")
+
+
+async def empty_send(message: Message) -> NoReturn:
+    """The ``send`` of a request built without one: using it is a programming error."""
+    raise RuntimeError("Send channel has not been made available")
+
+
+class HTTPConnection(Mapping[str, Any]):
+    """What HTTP requests and WebSocket connections share: URL, headers, cookies...
+
+    It is a read-only mapping over the ASGI ``scope``.
+    """
+
+    def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            raise ValueError(
+                f'HTTPConnection needs an "http" or "websocket" scope, not {scope["type"]!r}.'
+            )
+        self.scope = scope
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    # Connections compare and hash by identity, not as the mappings they wrap.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @property
+    def app(self) -> Any:
+        """The application that received the connection (``scope["app"]``)."""
+        return self.scope["app"]
+
+    @cached_property
+    def url(self) -> URL:
+        """The full URL the client asked for."""
+        return URL(scope=self.scope)
+
+    @cached_property
+    def base_url(self) -> URL:
+        """The URL of the application's root (its ``root_path``), with a trailing slash."""
+        root = self.scope.get("app_root_path", self.scope.get("root_path", ""))
+        if not root.endswith("/"):
+            root += "/"
+        return self.url.replace(path=root, query="", fragment="")
+
+    @cached_property
+    def headers(self) -> Headers:
+        """The request headers (case-insensitive, multi-valued)."""
+        return Headers(scope=self.scope)
+
+    @cached_property
+    def query_params(self) -> QueryParams:
+        """The parsed query string."""
+        return QueryParams(self.scope.get("query_string", b""))
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """The parameters the router matched in the path."""
+        params: dict[str, Any] = self.scope.get("path_params", {})
+        return params
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        """The request cookies, parsed the way browsers send them.
+
+        Several ``Cookie`` headers (as HTTP/2 allows) are read as one; malformed
+        pairs are skipped, never an error.
+        """
+        values = [value for key, value in self.headers.raw if key == b"cookie"]
+        if not values:
+            return {}
+        return parse_cookie("; ".join(value.decode("latin-1") for value in values))
+
+    @cached_property
+    def client(self) -> Address | None:
+        """The client's ``(host, port)``, or ``None`` when the server did not say."""
+        client = self.scope.get("client")
+        if client is None:
+            return None
+        return Address(*client)
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The session dict (needs ``SessionMiddleware``)."""
+        if "session" not in self.scope:
+            raise AssertionError("SessionMiddleware must be installed to access request.session")
+        session: dict[str, Any] = self.scope["session"]
+        return session
+
+    @property
+    def auth(self) -> Any:
+        """The credentials (needs ``AuthenticationMiddleware``)."""
+        if "auth" not in self.scope:
+            raise AssertionError(
+                "AuthenticationMiddleware must be installed to access request.auth"
+            )
+        return self.scope["auth"]
+
+    @property
+    def user(self) -> Any:
+        """The authenticated user (needs ``AuthenticationMiddleware``)."""
+        if "user" not in self.scope:
+            raise AssertionError(
+                "AuthenticationMiddleware must be installed to access request.user"
+            )
+        return self.scope["user"]
+
+    @cached_property
+    def state(self) -> State:
+        """Per-request state, shared through ``scope["state"]`` with the lifespan's."""
+        return State(self.scope.setdefault("state", {}))
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        """The absolute URL of the route called ``name`` (needs a router in the scope)."""
+        router = self.scope.get("router")
+        if router is None:
+            raise RuntimeError(
+                "url_for() needs a router: it works inside an App or a Router "
+                '(scope["router"] is not set).'
+            )
+        url_path = router.url_path_for(name, **path_params)
+        url: URL = url_path.make_absolute_url(base_url=self.base_url)
+        return url
+
+
+class _AwaitableOrContextManager(Generic[_T]):
+    """``await request.form()`` or ``async with request.form() as form:``."""
+
+    __slots__ = ("_awaitable", "_close")
+
+    def __init__(self, awaitable: Awaitable[_T], close: Callable[[], Awaitable[None]]) -> None:
+        self._awaitable = awaitable
+        self._close = close
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        return self._awaitable.__await__()
+
+    async def __aenter__(self) -> _T:
+        return await self._awaitable
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+
+class Request(HTTPConnection):
+    """An HTTP request: the connection plus its method and body."""
+
+    # Per-request state starts as class defaults: creating a Request stays cheap.
+    _body: bytes | None = None
+    _json: Any = _UNSET
+    _form: FormData | None = None
+    _stream_consumed = False
+    _is_disconnected = False
+    _peeked: Message | None = None
+
+    def __init__(self, scope: Scope, receive: Receive = empty_receive, send: Send = empty_send):
+        if scope["type"] != "http":
+            raise ValueError(f'Request needs an "http" scope, not {scope["type"]!r}.')
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+
+    @property
+    def method(self) -> str:
+        """The request method, upper case (``"GET"``)."""
+        method: str = self.scope["method"]
+        return method
+
+    @property
+    def receive(self) -> Receive:
+        """The ASGI ``receive`` callable."""
+        return self._receive
+
+    def _raw_header(self, name: bytes) -> bytes | None:
+        """The first value of header ``name`` (lower-case), read from the scope."""
+        headers = self.scope["headers"]
+        if type(headers) is not list:
+            headers = self.headers.raw
+        for key, value in headers:
+            if key == name:
+                found: bytes = value
+                return found
+        return None
+
+    def _start_reading(self, limit: int | None) -> None:
+        """Mark the body as being read; refuse a declared length over ``limit``."""
+        if self._stream_consumed:
+            raise RuntimeError("Stream consumed")
+        self._stream_consumed = True
+        if limit is not None:
+            value = self._raw_header(b"content-length")
+            if value is not None:
+                value = value.strip()
+                # Only plain digits count; a huge number is over any limit (and
+                # int() of a very long string is slow).
+                if value.isdigit() and (len(value) > 18 or int(value) > limit):
+                    raise _too_large(limit)
+
+    async def _next_message(self) -> Message:
+        message = self._peeked
+        if message is not None:
+            self._peeked = None
+            return message
+        return await self._receive()
+
+    def _disconnected(self) -> NoReturn:
+        self._is_disconnected = True
+        raise ClientDisconnect()
+
+    async def _chunks(self, limit: int | None) -> AsyncGenerator[bytes, None]:
+        """The body's chunks, refusing more than ``limit`` bytes with a 413."""
+        if self._body is not None:
+            yield self._body
+            return
+        self._start_reading(limit)
+        received = 0
+        while True:
+            message = await self._next_message()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk: bytes = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None and received > limit:
+                        raise _too_large(limit)
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif kind == "http.disconnect":
+                self._disconnected()
+
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        """Yield the body chunk by chunk, as it arrives, then a final ``b""``.
+
+        Can be consumed once (``RuntimeError("Stream consumed")`` after), unless the
+        body was already read with ``body()``. Raises :class:`ClientDisconnect` if
+        the client goes away, and ``HTTPException(413)`` past ``max_body_size``.
+        """
+        async for chunk in self._chunks(get_limits(self.scope).max_body_size):
+            yield chunk
+        yield b""
+
+    async def body(self) -> bytes:
+        """The whole body, read once and cached.
+
+        At most ``max_buffered_size`` bytes (and ``max_body_size``) are held in
+        memory; a larger body gets ``HTTPException(413)``. Use :meth:`stream` to
+        process larger bodies chunk by chunk.
+        """
+        if self._body is None:
+            # The loop of _chunks, inlined: body() is on the hot path.
+            limit = self._buffer_limit()
+            self._start_reading(limit)
+            chunks: list[bytes] = []
+            received = 0
+            while True:
+                message = await self._next_message()
+                kind = message["type"]
+                if kind == "http.request":
+                    chunk: bytes = message.get("body", b"")
+                    if chunk:
+                        received += len(chunk)
+                        if received > limit:
+                            raise _too_large(limit)
+                        chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+                elif kind == "http.disconnect":
+                    self._disconnected()
+            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self._body
+
+    def _buffer_limit(self) -> int:
+        limits = get_limits(self.scope)
+        if limits.max_body_size is not None and limits.max_body_size < limits.max_buffered_size:
+            return limits.max_body_size
+        return limits.max_buffered_size
+
+    async def json(self) -> Any:
+        """The body parsed as JSON, cached.
+
+        Unlike Starlette, the ``Content-Type`` is checked first: the body is parsed
+        when there is none, or when it is ``application/json`` or any ``*/*+json``
+        type. Any other type - notably ``text/plain``,
+        ``application/x-www-form-urlencoded`` and ``multipart/form-data``, which a
+        browser sends cross-site without a CORS preflight - gets
+        ``HTTPException(415)``, so a JSON endpoint cannot be reached by a
+        cross-site form post.
+
+        A body that is empty, not UTF-8, not JSON, or nested deeper than
+        ``max_json_depth`` gets ``HTTPException(400)``; nesting is checked before
+        parsing, so hostile documents cost linear time and never recurse deeply.
+        """
+        if self._json is _UNSET:
+            raw_type = self._raw_header(b"content-type")
+            if raw_type is not None:
+                media_type, _ = parse_content_type(raw_type.decode("latin-1"))
+                if not is_json_media_type(media_type):
+                    raise HTTPException(
+                        415,
+                        detail="Unsupported Content-Type for a JSON body: "
+                        "send Content-Type: application/json.",
+                    )
+            body = await self.body()
+            try:
+                self._json = parse_json(body, max_depth=get_limits(self.scope).max_json_depth)
+            except ParseError as exc:
+                raise HTTPException(400, detail=str(exc)) from None
+        return self._json
+
+    def form(
+        self,
+        *,
+        max_files: int | float | None = None,
+        max_fields: int | float | None = None,
+        max_part_size: int | None = None,
+    ) -> _AwaitableOrContextManager[FormData]:
+        """The body parsed as a form, cached; await it or use ``async with``.
+
+        ``application/x-www-form-urlencoded`` bodies are parsed without any extra
+        dependency; ``multipart/form-data`` needs ``asgi-core[forms]``. Any other
+        Content-Type gives an empty form. ``max_files``, ``max_fields`` and
+        ``max_part_size`` default to the request limits (1000, 1000, 1 MiB); a
+        value given here wins. Multipart text fields together are held to
+        ``max_buffered_size``, like a buffered body. Too many files or fields or a
+        malformed body gets ``HTTPException(400)``; a part or body over its size
+        limit gets 413.
+        Used with ``async with``, uploaded files are closed on exit.
+        """
+        return _AwaitableOrContextManager(
+            self._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size),
+            self.close,
+        )
+
+    async def _get_form(
+        self,
+        *,
+        max_files: int | float | None,
+        max_fields: int | float | None,
+        max_part_size: int | None,
+    ) -> FormData:
+        if self._form is None:
+            limits = get_limits(self.scope)
+            media_type, _ = parse_content_type(self.headers.get("content-type", ""))
+            parser: FormParser | MultiPartParser
+            if media_type == "multipart/form-data":
+                parser = MultiPartParser(
+                    self.headers,
+                    self._chunks(limits.max_body_size),
+                    max_files=limits.max_files if max_files is None else max_files,
+                    max_fields=limits.max_fields if max_fields is None else max_fields,
+                    max_part_size=limits.max_part_size if max_part_size is None else max_part_size,
+                    spool_max_size=limits.spool_max_size,
+                    max_buffered_size=limits.max_buffered_size,
+                )
+            elif media_type == "application/x-www-form-urlencoded":
+                cap = self._buffer_limit()
+                parser = FormParser(
+                    self.headers,
+                    self._chunks(cap),
+                    max_fields=limits.max_fields if max_fields is None else max_fields,
+                    max_size=cap,
+                )
+            else:
+                self._form = FormData()
+                return self._form
+            try:
+                self._form = await parser.parse()
+            except MultiPartException as exc:
+                raise HTTPException(exc.status_code, detail=exc.message) from None
+        return self._form
+
+    async def close(self) -> None:
+        """Close the uploaded files of a parsed form."""
+        if self._form is not None:
+            await self._form.close()
+
+    async def is_disconnected(self) -> bool:
+        """Whether the client has gone away, checked without waiting.
+
+        A body message that arrives while checking is kept for :meth:`stream`,
+        not lost.
+        """
+        if not self._is_disconnected and self._peeked is None:
+            message: Message = {}
+            with anyio.CancelScope() as scope:
+                scope.cancel()
+                message = await self._receive()
+            if message.get("type") == "http.disconnect":
+                self._is_disconnected = True
+            elif message:
+                self._peeked = message
+        return self._is_disconnected
+
+    async def send_push_promise(self, path: str) -> None:
+        """Ask an HTTP/2 server to push ``path`` (a no-op without server support)."""
+        if "http.response.push" in self.scope.get("extensions", {}):
+            raw_headers: list[tuple[bytes, bytes]] = []
+            for name in _SERVER_PUSH_HEADERS_TO_COPY:
+                for value in self.headers.getlist(name):
+                    raw_headers.append((name.encode("latin-1"), value.encode("latin-1")))
+            await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, detail=f"Request body is too large (limit: {limit} bytes).")

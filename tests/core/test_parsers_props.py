@@ -1,0 +1,133 @@
+"""Properties of the pure parsers: junk never breaks them, and they agree with json."""
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asgi_core._parsers import (
+    ParseError,
+    json_depth,
+    parse_content_type,
+    parse_cookie,
+    parse_json,
+    parse_urlencoded,
+    unquote_cookie_value,
+)
+
+# Text biased toward the characters the parsers care about.
+_SPECIAL = st.sampled_from([*';=",\\ \t[]{}%+&/', "\\0", "\\12", "\\377"])
+_junk_text = st.lists(st.one_of(_SPECIAL, st.text(max_size=4)), max_size=40).map("".join)
+_junk_bytes = st.one_of(st.binary(max_size=200), _junk_text.map(lambda s: s.encode()))
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+# No deadline: these check behaviour, never speed (a loaded CI machine is slow).
+_settings = settings(deadline=None, max_examples=150)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    return 0
+
+
+@_settings
+@given(_junk_text)
+def test_cookie_parser_never_raises(header: str) -> None:
+    cookies = parse_cookie(header)
+    for key, value in cookies.items():
+        assert ";" not in key
+        assert key == key.strip()
+        assert isinstance(value, str)
+
+
+@_settings
+@given(_junk_text)
+def test_unquote_never_grows_a_quoted_value(value: str) -> None:
+    quoted = f'"{value}"'
+    assert len(unquote_cookie_value(quoted)) <= len(value)
+
+
+@_settings
+@given(st.dictionaries(st.from_regex(r"[A-Za-z0-9_]{1,8}", fullmatch=True), st.text()))
+def test_cookie_values_round_trip_through_quoting(cookies: dict[str, str]) -> None:
+    def quote(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    header = "; ".join(f"{key}={quote(value)}" for key, value in cookies.items())
+    if all(";" not in value for value in cookies.values()):
+        assert parse_cookie(header) == cookies
+
+
+@_settings
+@given(_junk_text)
+def test_content_type_parser_never_raises(header: str) -> None:
+    media_type, params = parse_content_type(header)
+    assert media_type == media_type.strip().lower()
+    assert all(name and name == name.lower() for name in params)
+
+
+@_settings
+@given(
+    st.from_regex(r"[a-z]+/[a-z+.-]+", fullmatch=True),
+    st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), st.text(), max_size=4),
+)
+def test_content_type_quoted_params_round_trip(media: str, params: dict[str, str]) -> None:
+    def quote(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    header = media + "".join(f"; {name}={quote(value)}" for name, value in params.items())
+    assert parse_content_type(header) == (media, params)
+
+
+@_settings
+@given(_junk_bytes)
+def test_json_depth_never_raises(data: bytes) -> None:
+    assert json_depth(data) >= 0
+
+
+@_settings
+@given(_junk_bytes, st.integers(min_value=0, max_value=10))
+def test_parse_json_raises_only_parse_error(data: bytes, max_depth: int) -> None:
+    with contextlib.suppress(ParseError):
+        parse_json(data, max_depth=max_depth)
+
+
+@_settings
+@given(_json_values)
+def test_depth_scan_agrees_with_json(value: Any) -> None:
+    document = json.dumps(value).encode()
+    assert json_depth(document) == _depth(json.loads(document))
+    compact = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    assert json_depth(compact) == _depth(value)
+
+
+@_settings
+@given(_json_values, st.integers(min_value=0, max_value=6))
+def test_parse_json_accepts_exactly_up_to_max_depth(value: Any, max_depth: int) -> None:
+    document = json.dumps(value).encode()
+    if _depth(value) <= max_depth:
+        assert parse_json(document, max_depth=max_depth) == json.loads(document)
+    else:
+        with pytest.raises(ParseError, match="nested too deeply"):
+            parse_json(document, max_depth=max_depth)
+
+
+@_settings
+@given(_junk_bytes)
+def test_urlencoded_parser_never_raises_within_limits(body: bytes) -> None:
+    items = parse_urlencoded(body, max_fields=float("inf"))
+    assert len(items) <= body.count(b"&") + 1
