@@ -1,0 +1,115 @@
+"""The server side of the ASGI lifespan protocol."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from asgi_core.types import ASGIApp, Message
+
+__all__ = ["Lifespan"]
+
+
+class Lifespan:
+    """Runs the app's lifespan: ``run`` is its task, ``startup``/``shutdown`` drive it.
+
+    An app that raises before it reads the first lifespan event, or returns without
+    answering, does not support lifespan; that is tolerated, as servers do. Must be
+    created in the event loop.
+    """
+
+    def __init__(self, app: ASGIApp, timeout: float | None) -> None:
+        self._app = app
+        self._timeout = timeout
+        self.state: dict[str, Any] = {}
+        self._to_app_in: MemoryObjectSendStream[Message]
+        self._to_app: MemoryObjectReceiveStream[Message]
+        self._from_app_in: MemoryObjectSendStream[Message]
+        self._from_app: MemoryObjectReceiveStream[Message]
+        self._to_app_in, self._to_app = anyio.create_memory_object_stream[Message](math.inf)
+        self._from_app_in, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
+        self._cancel_scope = anyio.CancelScope()
+        self._finished = anyio.Event()
+        self._error: Exception | None = None
+        self._listening = False
+        self._supported = True
+
+    async def run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        scope["state"] = self.state
+        try:
+            with self._cancel_scope:
+                await self._app(scope, self._receive, self._from_app_in.send)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the test, or a 500
+            self._error = exc
+        finally:
+            self._from_app_in.close()
+            self._finished.set()
+
+    async def _receive(self) -> Message:
+        message = await self._to_app.receive()
+        self._listening = True
+        return message
+
+    async def _next(self, phase: str) -> Message | None:
+        try:
+            with anyio.fail_after(self._timeout):
+                return await self._from_app.receive()
+        except anyio.EndOfStream:
+            return None
+        except TimeoutError:
+            await self.aclose()
+            raise TimeoutError(
+                f"The ASGI app did not complete lifespan {phase} within {self._timeout} s. "
+                "If it is just slow, pass a larger timeout (or timeout=None) to the test client."
+            ) from None
+
+    async def _step(self, phase: str) -> None:
+        await self._to_app_in.send({"type": f"lifespan.{phase}"})
+        message = await self._next(phase)
+        if message is None:
+            if self._error is not None and self._listening:
+                raise self._error
+            # Not supported (raised on the lifespan scope, or returned): carry on.
+            self._supported = False
+            return
+        kind = message["type"]
+        if kind == f"lifespan.{phase}.complete":
+            return
+        if kind == f"lifespan.{phase}.failed":
+            await self._wait_finished(phase)
+            if self._error is not None:
+                raise self._error
+            raise RuntimeError(f"Lifespan {phase} failed: {message.get('message', '')}")
+        await self.aclose()
+        raise RuntimeError(f"Unexpected ASGI message {kind!r} during lifespan {phase}.")
+
+    async def _wait_finished(self, phase: str) -> None:
+        try:
+            with anyio.fail_after(self._timeout):
+                await self._finished.wait()
+        except TimeoutError:
+            await self.aclose()
+            raise TimeoutError(
+                f"The ASGI app's lifespan did not return within {self._timeout} s after {phase}."
+            ) from None
+
+    async def startup(self) -> None:
+        """Send ``lifespan.startup`` and wait for the app's answer."""
+        await self._step("startup")
+
+    async def shutdown(self) -> None:
+        """Send ``lifespan.shutdown``, wait for the answer, then for the app to return."""
+        if self._supported:
+            await self._step("shutdown")
+        await self._wait_finished("shutdown")
+        if self._error is not None and self._supported:
+            raise self._error
+
+    async def aclose(self) -> None:
+        """Cancel the lifespan task and wait until it has stopped."""
+        self._cancel_scope.cancel()
+        await self._finished.wait()
