@@ -1,0 +1,144 @@
+"""Raw-ASGI helpers shared by the HTTP-level middleware (private).
+
+They work on the ``(bytes, bytes)`` header lists of ASGI messages directly, so
+the middleware costs no parsing beyond what it needs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from asgi_core.types import Scope, Send
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+_HOST = re.compile(r"(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::([0-9]{0,5}))?")
+_HOST_CACHE: dict[str, tuple[str, int | None] | None] = {}
+_HOST_CACHE_SIZE = 1024
+
+
+def find_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of the (lowercase) header ``name`` in a request's headers."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _parse_host(value: str) -> tuple[str, int | None] | None:
+    match = _HOST.fullmatch(value)
+    if match is None or len(value) > 260:
+        return None
+    ipv6, name, port_text = match.groups()
+    if ipv6 is not None:
+        try:
+            ipaddress.IPv6Address(ipv6)
+        except ValueError:
+            return None
+        host = ipv6.lower()
+    else:
+        host = name.lower()
+        if host.endswith("."):
+            host = host[:-1]
+        if not host or ".." in host or host.startswith("."):
+            return None
+    port = int(port_text) if port_text else None
+    if port is not None and port > 65535:
+        return None
+    return host, port
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """Split a ``Host`` value into (lowercase host, port or None); ``None`` if malformed.
+
+    A valid value is a reg-name or IPv4 address, or an IPv6 address in brackets,
+    with an optional port: anything carrying a path, userinfo, spaces or other
+    junk is rejected. Results are cached (bounded) since hosts repeat.
+    """
+    try:
+        return _HOST_CACHE[value]
+    except KeyError:
+        pass
+    result = _parse_host(value)
+    if len(_HOST_CACHE) >= _HOST_CACHE_SIZE:
+        _HOST_CACHE.clear()
+    _HOST_CACHE[value] = result
+    return result
+
+
+def netloc(host: str, port: int | None) -> str:
+    """``host[:port]`` with IPv6 addresses bracketed."""
+    text = f"[{host}]" if ":" in host else host
+    return text if port is None else f"{text}:{port}"
+
+
+def target(scope: Scope) -> str:
+    """The request's path and query string, percent-encoded, for a ``Location``."""
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes) and raw.startswith(b"/"):
+        path = raw.decode("latin-1")
+    else:
+        path = quote(scope.get("path", "/") or "/", safe="/:@!$&'()*+,;=-._~")
+    query = scope.get("query_string", b"")
+    return f"{path}?{query.decode('latin-1')}" if query else path
+
+
+def add_vary(headers: RawHeaders, token: bytes) -> None:
+    """Add ``token`` to the ``Vary`` header of response ``headers`` (in place)."""
+    lowered = token.lower()
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == b"vary":
+            present = {item.strip().lower() for item in value.split(b",")}
+            if lowered not in present and b"*" not in present:
+                headers[index] = (key, value + b", " + token if value.strip() else token)
+            return
+    headers.append((b"vary", token))
+
+
+async def send_plain(
+    send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """Send a complete ``text/plain`` response."""
+    body = text.encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode("latin-1")),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def deny_websocket(
+    scope: Scope,
+    send: Send,
+    status: int,
+    text: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Refuse a WebSocket handshake: an HTTP response when the server supports the
+    ``websocket.http.response`` extension, otherwise a close (code 1008)."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        body = text.encode("utf-8")
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode("latin-1")),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": text})

@@ -1,0 +1,262 @@
+"""Write middleware as one ``dispatch(request, call_next)`` coroutine.
+
+:class:`BaseHTTPMiddleware` runs your ``dispatch`` for every HTTP request.
+``await call_next(request)`` runs the wrapped app and returns its response as soon as
+the app has sent its status and headers; the body is *streamed* from the app to the
+client as the app produces it, never buffered.
+
+What it guarantees:
+
+- the request body can be read in ``dispatch`` (``await request.body()``, ``json()``,
+  ``form()``, ``stream()``) and the app still receives it: what ``dispatch`` read is
+  replayed to the app. Read it *before* calling ``call_next``. At most the scope's
+  ``max_buffered_size`` (see ``asgi_core.limits``) is kept for replay; if ``dispatch``
+  streamed more than that, the app gets a ``RuntimeError`` when it reads the body;
+- the background tasks of the app's response run, after the response is sent;
+- context variables set in ``dispatch`` before ``call_next`` are visible to the app
+  (it runs in a copy of ``dispatch``'s context). Variables the app sets are *not*
+  visible in ``dispatch`` afterwards: the app runs in a task of its own;
+- an exception the app raises before starting its response is raised by
+  ``call_next``; one raised while streaming the body is raised while the response is
+  sent; one raised afterwards (a background task) propagates to the server. If the
+  app returns without a response, ``call_next`` raises ``RuntimeError("No response
+  returned.")``;
+- when the client goes away mid-stream, or ``dispatch`` returns another response
+  without sending the app's, the app is cancelled: nothing hangs, nothing leaks.
+
+Pure ASGI middleware is faster (no extra task per request); prefer it on hot paths.
+Non-HTTP scopes (``websocket``, ``lifespan``) go straight to the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+from anyio.abc import TaskGroup
+
+from asgi_core.limits import get_limits
+from asgi_core.requests import Request
+from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_responses import Response, StreamingResponse
+
+__all__ = ["BaseHTTPMiddleware", "DispatchFunction", "RequestResponseEndpoint"]
+
+RequestResponseEndpoint = Callable[[Request], Awaitable[Response]]
+DispatchFunction = Callable[[Request, RequestResponseEndpoint], Awaitable[Response]]
+
+
+class BaseHTTPMiddleware:
+    """Subclass and override :meth:`dispatch`, or pass ``dispatch=`` a coroutine
+    function ``dispatch(request, call_next) -> Response``."""
+
+    def __init__(self, app: ASGIApp, dispatch: DispatchFunction | None = None) -> None:
+        self.app = app
+        self.dispatch_func: DispatchFunction = self.dispatch if dispatch is None else dispatch
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """Handle ``request``; ``await call_next(request)`` gets the app's response."""
+        raise NotImplementedError(
+            "Override BaseHTTPMiddleware.dispatch() or pass dispatch= to the constructor."
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        receiver = _BodyReplay(receive, get_limits(scope).max_buffered_size)
+        request = Request(scope, receiver.dispatch_receive, send)
+        error: Exception | None = None
+        async with anyio.create_task_group() as task_group:
+            run = _AppRun(self.app, scope, receiver, task_group)
+            try:
+                response = await self.dispatch_func(request, run.call_next)
+                await response(scope, receiver.outer_receive, send)
+            except Exception as exc:  # noqa: BLE001 - re-raised once the app is settled
+                error = exc
+            run.finish()
+        if error is not None:
+            raise error
+        run.deliver_error()  # e.g. raised by a background task
+
+
+class _BodyReplay:
+    """Shares the client's ``receive`` between ``dispatch``, the app and the response.
+
+    What ``dispatch`` reads of the body is recorded and replayed to the app. Once the
+    body is complete, the next message is the disconnect: it is remembered and given
+    to every later caller, so concurrent watchers (the app's and the response's) all
+    see it without calling the server's ``receive`` twice at once.
+    """
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._recorded: list[Message] = []
+        self._recorded_size = 0
+        self._overflowed = False
+        self._cursor = 0
+        self._body_done = False
+        self._disconnect: Message | None = None
+        self._disconnected = anyio.Event()
+        self._lock = anyio.Lock()
+        self.app_started = False
+
+    async def _next(self) -> Message:
+        if self._disconnect is not None:
+            return self._disconnect
+        # Taken without a checkpoint when free, so Request.is_disconnected()'s
+        # cancelled peek still reaches the server's receive.
+        if self._lock.locked():
+            await self._lock.acquire()
+        else:
+            self._lock.acquire_nowait()
+        try:
+            seen = self._seen_disconnect()  # set while this task waited for the lock
+            if seen is not None:
+                return seen
+            message = await self._receive()
+        finally:
+            self._lock.release()
+        if message["type"] == "http.disconnect":
+            self._disconnect = message
+            self._disconnected.set()
+        elif not message.get("more_body", False):
+            self._body_done = True
+        return message
+
+    def _seen_disconnect(self) -> Message | None:
+        return self._disconnect
+
+    async def dispatch_receive(self) -> Message:
+        message = await self._next()
+        if message["type"] == "http.request" and not self._overflowed:
+            self._recorded_size += len(message.get("body", b""))
+            if self._recorded_size > self._limit:
+                self._overflowed = True
+                self._recorded.clear()
+            else:
+                self._recorded.append(message)
+        return message
+
+    async def app_receive(self) -> Message:
+        if self._overflowed:
+            raise RuntimeError(
+                "The request body was consumed by the middleware's dispatch() and is too "
+                f"large to replay to the app (more than {self._limit} bytes; see "
+                "RequestLimits.max_buffered_size)."
+            )
+        if self._cursor < len(self._recorded):
+            message = self._recorded[self._cursor]
+            self._cursor += 1
+            return message
+        return await self._next()
+
+    async def outer_receive(self) -> Message:
+        if self.app_started and not self._body_done:
+            # The app owns the rest of the body; wait for it to see the disconnect.
+            await self._disconnected.wait()
+            assert self._disconnect is not None
+            return self._disconnect
+        return await self._next()
+
+
+class _AppRun:
+    """The app running in a task of its own, its messages passed through a channel."""
+
+    def __init__(
+        self, app: ASGIApp, scope: Scope, receiver: _BodyReplay, task_group: TaskGroup
+    ) -> None:
+        self._app = app
+        self._scope = scope
+        self._receiver = receiver
+        self._task_group = task_group
+        self._send_stream, self.messages = anyio.create_memory_object_stream[Message]()
+        self._cancel_scope = anyio.CancelScope()
+        self._error: Exception | None = None
+        self._error_delivered = False
+        self.complete = False
+
+    async def call_next(self, request: Request) -> Response:
+        if self._receiver.app_started:
+            raise RuntimeError("call_next() can only be called once per request.")
+        self._receiver.app_started = True
+        self._task_group.start_soon(self._run)
+        try:
+            message = await self.messages.receive()
+        except anyio.EndOfStream:
+            self.deliver_error()
+            raise RuntimeError("No response returned.") from None
+        if message["type"] != "http.response.start":
+            raise RuntimeError(
+                f'Expected the app to send "http.response.start", got {message["type"]!r}.'
+            )
+        return _StreamedResponse(message["status"], list(message.get("headers", ())), self)
+
+    async def _run(self) -> None:
+        with self._cancel_scope, self._send_stream:
+            try:
+                await self._app(self._scope, self._receiver.app_receive, self._send_stream.send)
+            except Exception as exc:  # noqa: BLE001 - re-raised by call_next or the body
+                self._error = exc
+
+    def deliver_error(self) -> None:
+        """Raise the app's exception, if it raised one (at most once)."""
+        if self._error is not None and not self._error_delivered:
+            self._error_delivered = True
+            raise self._error
+
+    def finish(self) -> None:
+        """The response is sent (or abandoned): cancel the app if its body was not
+        consumed to the end, and stop accepting its messages."""
+        if not self.complete:
+            self._cancel_scope.cancel()
+        self.messages.close()
+        self._send_stream.close()  # the app may never have been called
+
+
+class _Body:
+    """The app's response body, chunk by chunk, as the app sends it."""
+
+    def __init__(self, run: _AppRun) -> None:
+        self._run = run
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        run = self._run
+        while not run.complete:
+            try:
+                message = await run.messages.receive()
+            except anyio.EndOfStream:
+                run.deliver_error()
+                break
+            if message["type"] != "http.response.body":
+                continue
+            if not message.get("more_body", False):
+                run.complete = True
+            body: bytes = message.get("body", b"")
+            if body:
+                return body
+        raise StopAsyncIteration
+
+
+class _StreamedResponse(StreamingResponse):
+    """What ``call_next`` returns: the app's status and headers, its body streamed.
+
+    Headers can be changed and ``background`` set in ``dispatch`` before returning it.
+    """
+
+    def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], run: _AppRun):
+        super().__init__(_Body(run), status_code=status_code)
+        self.raw_headers = raw_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            return  # ASGI 2.4: the server's send raises OSError once the client is gone.
+        if self.background is not None:
+            await self.background()

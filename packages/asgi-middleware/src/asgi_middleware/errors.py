@@ -1,0 +1,202 @@
+"""The outermost safety net: turn an unhandled exception into a 500 response.
+
+:class:`ServerErrorMiddleware` catches any exception an HTTP request raises. If no
+response has started yet it sends one (a traceback page in debug mode, otherwise your
+handler's response or a plain "Internal Server Error"), then re-raises the exception so
+the server logs it. If the response had already started, it only re-raises: the server
+closes the connection.
+
+A client that went away is not an error of the application: ``ClientDisconnect`` (the
+request body could not be read) and an ``OSError`` raised by the server's ``send`` (the
+response could not be written) are swallowed quietly: no response, no re-raise, one line
+logged at DEBUG level on the ``asgi_middleware.errors`` logger.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+from asgi_core.requests import ClientDisconnect, Request
+from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._b_utils import _b_call_handler
+from asgi_responses import HTMLResponse, PlainTextResponse, Response
+
+__all__ = ["ServerErrorMiddleware"]
+
+logger = logging.getLogger("asgi_middleware.errors")
+
+ErrorHandler = Callable[[Request, Exception], "Response | Awaitable[Response]"]
+
+_CONTEXT_LINES = 5
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;background:#fafafa}
+h1{font-size:1.4em;color:#b00020}h2{font-size:1.1em;margin-top:2em}
+.message{font-family:ui-monospace,monospace;white-space:pre-wrap;background:#fff;
+border:1px solid #ddd;padding:1em}
+details{background:#fff;border:1px solid #ddd;margin:.5em 0;padding:.4em .8em}
+summary{cursor:pointer;font-family:ui-monospace,monospace}
+pre{margin:.5em 0;overflow-x:auto}
+.line{display:block}.current{background:#ffe4e4;font-weight:bold}
+.lineno{color:#888;display:inline-block;min-width:4em}
+"""
+
+
+class ServerErrorMiddleware:
+    """Send a 500 for any unhandled exception of an HTTP request, then re-raise it.
+
+    ``handler(request, exc)`` (sync or async) builds the 500 response when ``debug`` is
+    false; without one a plain-text "Internal Server Error" is sent. With ``debug``
+    true, a traceback page is sent instead (HTML when the client accepts ``text/html``,
+    plain text otherwise). Never enable ``debug`` in production: the page shows source
+    code.
+    """
+
+    def __init__(
+        self, app: ASGIApp, handler: ErrorHandler | None = None, debug: bool = False
+    ) -> None:
+        self.app = app
+        self.handler = handler
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        response_started = False
+        send_failed: OSError | None = None
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal response_started, send_failed
+            if message["type"] == "http.response.start":
+                response_started = True
+            try:
+                await send(message)
+            except OSError as exc:
+                send_failed = exc
+                raise
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            if isinstance(exc, ClientDisconnect) or (
+                send_failed is not None and _caused_by(exc, send_failed)
+            ):
+                logger.debug("client disconnected: %r", exc)
+                return
+            if not response_started:
+                request = Request(scope)
+                if self.debug:
+                    response = self.debug_response(request, exc)
+                elif self.handler is None:
+                    response = self.error_response(request, exc)
+                else:
+                    response = await _b_call_handler(self.handler, request, exc)
+                await response(scope, receive, send)
+            raise
+
+    def debug_response(self, request: Request, exc: Exception) -> Response:
+        """The traceback page: HTML if the client accepts it, plain text otherwise."""
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(render_html_traceback(exc), status_code=500)
+        return PlainTextResponse(render_text_traceback(exc), status_code=500)
+
+    def error_response(self, request: Request, exc: Exception) -> Response:
+        """The response sent when ``debug`` is off and no handler is set."""
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+def _caused_by(exc: BaseException, cause: BaseException) -> bool:
+    """Whether ``exc`` is ``cause`` or was raised while handling it (or from it)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if current is cause:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def render_text_traceback(exc: BaseException) -> str:
+    """The plain-text traceback of ``exc``, as Python prints it."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, outermost last."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        if current.__cause__ is not None:
+            current = current.__cause__
+        elif current.__suppress_context__:
+            current = None
+        else:
+            current = current.__context__
+    chain.reverse()
+    return chain
+
+
+def _render_frames(tb: TracebackType | None) -> str:
+    parts: list[str] = []
+    frames = inspect.getinnerframes(tb, _CONTEXT_LINES) if tb is not None else []
+    for index, frame in enumerate(frames):
+        lines: list[str] = []
+        first = frame.lineno - (frame.index or 0)
+        for offset, line in enumerate(frame.code_context or []):
+            lineno = first + offset
+            css = "line current" if lineno == frame.lineno else "line"
+            lines.append(
+                f'<span class="{css}"><span class="lineno">{lineno}</span>'
+                f"{html.escape(line.rstrip())}</span>"
+            )
+        is_last = index == len(frames) - 1
+        parts.append(
+            f"<details{' open' if is_last else ''}><summary>"
+            f"{html.escape(frame.filename)}, line {frame.lineno}, "
+            f"in {html.escape(frame.function)}</summary>"
+            f"<pre>{''.join(lines)}</pre></details>"
+        )
+    return "".join(parts)
+
+
+def _render_exception(exc: BaseException) -> str:
+    title = html.escape(f"{type(exc).__module__}.{type(exc).__qualname__}")
+    message = html.escape(str(exc))
+    return (
+        f'<h2>{title}</h2><div class="message">{message}</div>{_render_frames(exc.__traceback__)}'
+    )
+
+
+def render_html_traceback(exc: BaseException) -> str:
+    """A self-contained HTML page (inline CSS, no script, no external asset) showing
+    ``exc``, the exceptions it chains from, and the source around each frame.
+    Every piece of text taken from the exception or the source is HTML-escaped.
+    """
+    sections: list[str] = []
+    chain = _exception_chain(exc)
+    for index, item in enumerate(chain):
+        sections.append(_render_exception(item))
+        if index < len(chain) - 1:
+            following = chain[index + 1]
+            link = (
+                "The above exception was the direct cause of the following exception:"
+                if following.__cause__ is item
+                else "During handling of the above exception, another exception occurred:"
+            )
+            sections.append(f"<p>{link}</p>")
+    heading = html.escape(f"500 Internal Server Error: {type(exc).__name__}")
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{heading}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{heading}</h1>{''.join(sections)}</body></html>"
+    )

@@ -1,0 +1,136 @@
+"""Turn exceptions raised by the app into responses, with handlers you register.
+
+:class:`ExceptionMiddleware` looks a handler up by the status code of an
+``HTTPException`` first, then by the exception's class along its MRO (so a handler
+for ``Exception`` catches everything not handled more precisely). Out of the box it
+handles ``HTTPException`` (a plain-text response with the exception's status, detail
+and headers) and ``WebSocketException`` (closes the WebSocket with its code and
+reason). Unhandled exceptions propagate, to ``ServerErrorMiddleware`` for instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from asgi_core.exceptions import HTTPException, WebSocketException
+from asgi_core.requests import HTTPConnection, Request
+from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_core.websockets import WebSocket
+from asgi_middleware._b_utils import _b_call_handler
+from asgi_responses import PlainTextResponse, Response
+
+__all__ = ["ExceptionHandler", "ExceptionMiddleware"]
+
+ExceptionHandler = Callable[[Any, Exception], "Response | Awaitable[Response | None] | None"]
+"""``handler(request_or_websocket, exc)``, sync or async. For HTTP it returns the
+response to send; for a WebSocket it answers the connection itself (usually by closing
+it) and its return value is ignored."""
+
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+class ExceptionMiddleware:
+    """Send the response of the handler registered for an exception the app raised.
+
+    ``handlers`` maps an ``int`` status code (matched against
+    ``HTTPException.status_code``) or an exception class to a handler.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        handlers: Mapping[Any, ExceptionHandler] | None = None,
+        debug: bool = False,
+    ) -> None:
+        self.app = app
+        self.debug = debug
+        self._status_handlers: dict[int, ExceptionHandler] = {}
+        self._exception_handlers: dict[type[BaseException], ExceptionHandler] = {
+            HTTPException: self.http_exception,
+            WebSocketException: self.websocket_exception,
+        }
+        for key, handler in (handlers or {}).items():
+            self.add_exception_handler(key, handler)
+
+    def add_exception_handler(
+        self, exc_class_or_status_code: int | type[Exception], handler: ExceptionHandler
+    ) -> None:
+        """Register ``handler`` for a status code or an exception class."""
+        if isinstance(exc_class_or_status_code, int):
+            self._status_handlers[exc_class_or_status_code] = handler
+        elif isinstance(exc_class_or_status_code, type) and issubclass(
+            exc_class_or_status_code, BaseException
+        ):
+            self._exception_handlers[exc_class_or_status_code] = handler
+        else:
+            raise TypeError(
+                "An exception handler key must be an int status code or an exception "
+                f"class, not {exc_class_or_status_code!r}."
+            )
+
+    def _lookup(self, exc: Exception) -> ExceptionHandler | None:
+        if isinstance(exc, HTTPException):
+            handler = self._status_handlers.get(exc.status_code)
+            if handler is not None:
+                return handler
+        for cls in type(exc).__mro__:
+            handler = self._exception_handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+
+        response_started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            handler = self._lookup(exc)
+            if handler is None:
+                raise
+            if response_started:
+                raise RuntimeError(
+                    "Caught handled exception, but response already started."
+                ) from exc
+            if scope["type"] == "http":
+                request = Request(scope, receive)
+                response = await _b_call_handler(handler, request, exc)
+                if response is None:
+                    raise RuntimeError(
+                        f"The exception handler {handler!r} returned no response for {exc!r}."
+                    ) from exc
+                await response(scope, receive, send)
+            else:
+                websocket = WebSocket(scope, receive, send)
+                await _b_call_handler(handler, websocket, exc)
+
+    async def http_exception(self, conn: HTTPConnection, exc: Exception) -> Response | None:
+        """The default ``HTTPException`` handler.
+
+        Over HTTP: the status code, the detail as plain text (no body for 204 and 304)
+        and the exception's headers. On a WebSocket: close it with code 1008 (policy
+        violation), which denies the handshake if it was not accepted yet.
+        """
+        assert isinstance(exc, HTTPException)
+        if isinstance(conn, WebSocket):
+            await conn.close(code=1008)
+            return None
+        if exc.status_code in _NO_BODY_STATUS:
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+    async def websocket_exception(self, websocket: WebSocket, exc: Exception) -> None:
+        """The default ``WebSocketException`` handler: close with its code and reason."""
+        assert isinstance(exc, WebSocketException)
+        await websocket.close(code=exc.code, reason=exc.reason)

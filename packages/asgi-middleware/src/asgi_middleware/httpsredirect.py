@@ -1,0 +1,64 @@
+"""Redirect plain ``http``/``ws`` requests to ``https``/``wss``."""
+
+from __future__ import annotations
+
+from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._a_asgi import (
+    deny_websocket,
+    find_header,
+    netloc,
+    send_plain,
+    split_host,
+    target,
+)
+
+__all__ = ["HTTPSRedirectMiddleware"]
+
+_SECURE = {"http": "https", "ws": "wss"}
+
+
+class HTTPSRedirectMiddleware:
+    """Send every insecure request to the same URL over TLS.
+
+    HTTP requests get a 307 (the method and body are kept). A WebSocket handshake
+    gets a 307 too when the server supports the ``websocket.http.response``
+    extension, else it is closed. The default ports 80 and 443 are dropped from the
+    new URL; any other port is kept. A malformed ``Host`` header is refused (400).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        scheme = _SECURE.get(scope.get("scheme", "")) if kind in ("http", "websocket") else None
+        if scheme is None:
+            await self.app(scope, receive, send)
+            return
+        location = _location(scope, scheme)
+        if kind == "http":
+            if location is None:
+                await send_plain(send, 400, "Invalid host header")
+            else:
+                await send_plain(send, 307, "", [(b"location", location.encode("latin-1"))])
+        elif location is None:
+            await deny_websocket(scope, send, 400, "Invalid host header")
+        else:
+            await deny_websocket(scope, send, 307, "", [(b"location", location.encode("latin-1"))])
+
+
+def _location(scope: Scope, scheme: str) -> str | None:
+    host_header = find_header(scope["headers"], b"host")
+    if host_header is not None:
+        parsed = split_host(host_header.decode("latin-1"))
+        if parsed is None:
+            return None
+        host, port = parsed
+    elif scope.get("server"):
+        host, server_port = scope["server"]
+        port = server_port
+    else:
+        return None
+    if port in (80, 443):
+        port = None
+    return f"{scheme}://{netloc(host, port)}{target(scope)}"

@@ -1,0 +1,210 @@
+"""CompressionMiddleware (zstd, brotli, gzip) and the pure Accept-Encoding negotiation."""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import zlib
+from typing import Any
+
+import brotli
+import pytest
+import zstandard
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asgi_core.types import Message, Receive, Scope, Send
+from asgi_middleware._negotiation import parse_accept_encoding, select_encoding
+from asgi_middleware.compression import CompressionMiddleware, available_encodings
+
+BIG = b"compress me please " * 100
+ALL = ("zstd", "br", "gzip")
+
+
+# --- negotiation (pure) ------------------------------------------------------------
+
+
+def test_parse_accept_encoding() -> None:
+    assert parse_accept_encoding("gzip, BR;q=0.5 , zstd;q=1.000, identity;q=0") == {
+        "gzip": 1.0,
+        "br": 0.5,
+        "zstd": 1.0,
+        "identity": 0.0,
+    }
+    assert parse_accept_encoding("gzip;level=1;q=0.3") == {"gzip": 0.3}
+    assert parse_accept_encoding("gzip;level=1") == {"gzip": 1.0}
+    assert parse_accept_encoding("gzip;q=0.2, gzip;q=1") == {"gzip": 0.2}
+
+
+@pytest.mark.parametrize(
+    "junk",
+    ["", ",,,", ";q=1", "gzip;q=2", "gzip;q=0.1234", "gzip;q=", "gzip;q=abc", "g zip", "é", "\x00"],
+)
+def test_junk_items_are_ignored(junk: str) -> None:
+    assert parse_accept_encoding(junk) == {}
+    assert select_encoding(junk, ALL) is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("gzip, deflate, br, zstd", "zstd"),
+        ("gzip, br", "br"),
+        ("gzip;q=1, br;q=0.9", "gzip"),
+        ("x-gzip", "gzip"),
+        ("x-gzip;q=0.5, gzip;q=0.1", "gzip"),
+        ("*", "zstd"),
+        ("*;q=0.5, zstd;q=0", "br"),
+        ("br;q=0, *", "zstd"),
+        ("identity", None),
+        ("gzip;q=0.5, identity;q=1", None),
+        ("gzip;q=0.5, identity;q=0.5", "gzip"),
+        ("identity;q=0", None),
+        ("*;q=0", None),
+        ("deflate, compress", None),
+    ],
+)
+def test_select_encoding(header: str, expected: str | None) -> None:
+    assert select_encoding(header, ALL) == expected
+
+
+def test_select_encoding_respects_server_order() -> None:
+    assert select_encoding("gzip, br", ("gzip", "br")) == "gzip"
+    assert select_encoding("gzip, br", ()) is None
+
+
+@given(st.text(max_size=200))
+def test_negotiation_never_raises(header: str) -> None:
+    result = select_encoding(header, ALL)
+    assert result is None or result in ALL
+
+
+# --- the middleware ----------------------------------------------------------------
+
+
+async def big_app(scope: Scope, receive: Receive, send: Send) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(BIG)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": BIG})
+
+
+async def stream_app(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": BIG, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": True})
+    await send({"type": "http.response.body", "body": b"end", "more_body": False})
+
+
+async def run(app: Any, accept: str) -> tuple[dict[bytes, bytes], list[Message]]:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"accept-encoding", accept.encode("latin-1"))],
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return dict(sent[0]["headers"]), sent[1:]
+
+
+def decode(coding: bytes | None, data: bytes) -> bytes:
+    if coding == b"gzip":
+        return gzip.decompress(data)
+    if coding == b"br":
+        return bytes(brotli.decompress(data))
+    if coding == b"zstd":
+        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    assert coding is None
+    return data
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("gzip, br, zstd", b"zstd"),
+        ("gzip, br", b"br"),
+        ("gzip", b"gzip"),
+        ("br;q=0.4, gzip;q=0.5", b"gzip"),
+        ("identity", None),
+        ("\xff\x00garbage;;;q===", None),
+    ],
+)
+async def test_negotiated_one_shot(accept: str, coding: bytes | None) -> None:
+    headers, bodies = await run(CompressionMiddleware(big_app), accept)
+    assert headers.get(b"content-encoding") == coding
+    assert decode(coding, bodies[0]["body"]) == BIG
+    assert headers[b"content-length"] == str(len(bodies[0]["body"])).encode()
+    if coding is not None:
+        assert headers[b"vary"] == b"Accept-Encoding"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coding", ["zstd", "br", "gzip"])
+async def test_streams_flush_every_chunk(coding: str) -> None:
+    headers, bodies = await run(CompressionMiddleware(stream_app), coding)
+    assert headers[b"content-encoding"] == coding.encode()
+    assert b"content-length" not in headers
+    first = bodies[0]["body"]
+    # the first flushed chunk is decodable on its own
+    if coding == "gzip":
+        assert zlib.decompressobj(31).decompress(first) == BIG
+    elif coding == "br":
+        assert brotli.Decompressor().process(first) == BIG
+    else:
+        assert zstandard.ZstdDecompressor().decompressobj().decompress(first) == BIG
+    assert bodies[1]["body"] == b""
+    assert decode(coding.encode(), b"".join(m["body"] for m in bodies)) == BIG + b"end"
+
+
+@pytest.mark.anyio
+async def test_interleaved_streams_do_not_share_state() -> None:
+    middleware = CompressionMiddleware(stream_app, encodings=["zstd"])
+    first = await run(middleware, "zstd")
+    second = await run(middleware, "zstd")
+    for _, bodies in (first, second):
+        assert decode(b"zstd", b"".join(m["body"] for m in bodies)) == BIG + b"end"
+
+
+@pytest.mark.anyio
+async def test_settings_and_exclusions() -> None:
+    middleware = CompressionMiddleware(
+        big_app,
+        minimum_size=10_000,
+        encodings=["gzip"],
+        gzip_level=1,
+        brotli_quality=1,
+        zstd_level=1,
+        exclude_media_types=["text/plain"],
+    )
+    assert middleware.minimum_size == 10_000
+    headers, _ = await run(middleware, "gzip")
+    assert b"content-encoding" not in headers
+    excluded = CompressionMiddleware(big_app, exclude_media_types=["text/*"])
+    headers, _ = await run(excluded, "gzip")
+    assert b"content-encoding" not in headers
+
+
+def test_unknown_coding_is_refused() -> None:
+    with pytest.raises(ValueError, match="Unknown content-coding 'deflate'"):
+        CompressionMiddleware(big_app, encodings=["deflate"])
+
+
+def test_optional_codings_offered_only_when_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert available_encodings() == ("zstd", "br", "gzip")
+    monkeypatch.setitem(sys.modules, "brotli", None)
+    assert available_encodings() == ("zstd", "gzip")
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    assert available_encodings() == ("gzip",)
+    assert tuple(CompressionMiddleware(big_app)._codecs) == ("gzip",)
+    with pytest.raises(ImportError, match=r"asgi-middleware\[brotli\]"):
+        CompressionMiddleware(big_app, encodings=["br"])
+    with pytest.raises(ImportError, match=r"asgi-middleware\[zstd\]"):
+        CompressionMiddleware(big_app, encodings=["zstd", "gzip"])

@@ -1,0 +1,108 @@
+"""HTTPSRedirectMiddleware: http->https and ws->wss, ports, bad hosts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from asgi_core.types import Message, Receive, Scope, Send
+from asgi_middleware.httpsredirect import HTTPSRedirectMiddleware
+
+pytestmark = pytest.mark.anyio
+
+
+async def ok(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.accept"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"secure"})
+
+
+async def run(scope: dict[str, Any]) -> list[Message]:
+    base: dict[str, Any] = {
+        "type": "http",
+        "scheme": "http",
+        "method": "POST",
+        "path": "/a b",
+        "query_string": b"x=1",
+        "headers": [(b"host", b"example.com")],
+        "server": ("10.0.0.1", 8000),
+    }
+    base.update(scope)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await HTTPSRedirectMiddleware(ok)(base, receive, send)
+    return sent
+
+
+def location(sent: list[Message]) -> bytes:
+    return dict(sent[0]["headers"])[b"location"]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (b"example.com", b"https://example.com/a%20b?x=1"),
+        (b"example.com:80", b"https://example.com/a%20b?x=1"),
+        (b"example.com:443", b"https://example.com/a%20b?x=1"),
+        (b"Example.COM:8080", b"https://example.com:8080/a%20b?x=1"),
+        (b"[::1]:80", b"https://[::1]/a%20b?x=1"),
+        (b"[::1]:8443", b"https://[::1]:8443/a%20b?x=1"),
+    ],
+)
+async def test_http_is_redirected_with_307(host: bytes, expected: bytes) -> None:
+    sent = await run({"headers": [(b"host", host)]})
+    assert sent[0]["status"] == 307
+    assert location(sent) == expected
+    assert sent[1]["body"] == b""
+
+
+async def test_raw_path_is_kept_and_server_used_without_host() -> None:
+    sent = await run({"raw_path": b"/caf%C3%A9", "query_string": b"", "headers": []})
+    assert location(sent) == b"https://10.0.0.1:8000/caf%C3%A9"
+    sent = await run({"headers": [], "server": ("example.org", 80), "raw_path": b"*"})
+    assert location(sent) == b"https://example.org/a%20b?x=1"
+    sent = await run({"headers": [], "server": None, "path": ""})
+    assert sent[0]["status"] == 400
+
+
+@pytest.mark.parametrize(
+    "host",
+    [b"evil.com/path", b"user@example.com", b"exa mple.com", b"example.com:99999", b"", b"[::zz]"],
+)
+async def test_malformed_host_is_refused(host: bytes) -> None:
+    sent = await run({"headers": [(b"host", host)]})
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"Invalid host header"
+
+
+async def test_https_passes_through() -> None:
+    sent = await run({"scheme": "https"})
+    assert sent[1]["body"] == b"secure"
+    sent = await run({"type": "websocket", "scheme": "wss"})
+    assert sent == [{"type": "websocket.accept"}]
+    sent = await run({"type": "lifespan"})
+    assert sent[1]["body"] == b"secure"  # any other scope goes to the app
+
+
+async def test_websocket_is_redirected_or_closed() -> None:
+    sent = await run({"type": "websocket", "scheme": "ws"})
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+    extensions = {"websocket.http.response": {}}
+    sent = await run({"type": "websocket", "scheme": "ws", "extensions": extensions})
+    assert sent[0]["type"] == "websocket.http.response.start"
+    assert sent[0]["status"] == 307
+    assert location(sent) == b"wss://example.com/a%20b?x=1"
+    assert sent[1]["type"] == "websocket.http.response.body"
+    sent = await run(
+        {"type": "websocket", "scheme": "ws", "headers": [(b"host", b"a/b")], "extensions": None}
+    )
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": "Invalid host header"}]

@@ -1,0 +1,158 @@
+"""TrustedHostMiddleware: exact and wildcard hosts, malformed Host, www redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asgi_core.types import Message, Receive, Scope, Send
+from asgi_middleware.trustedhost import TrustedHostMiddleware
+
+pytestmark = pytest.mark.anyio
+
+
+async def ok(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.accept"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def run(app: Any, host: bytes | None, **scope: Any) -> list[Message]:
+    base: dict[str, Any] = {
+        "type": "http",
+        "scheme": "https",
+        "method": "GET",
+        "path": "/p",
+        "query_string": b"q=1",
+        "headers": [] if host is None else [(b"accept", b"*/*"), (b"host", host)],
+    }
+    base.update(scope)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(base, receive, send)
+    return sent
+
+
+APP = TrustedHostMiddleware(ok, allowed_hosts=["example.com", "*.example.org", "api.test."])
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        b"example.com",
+        b"EXAMPLE.com:8443",
+        b"example.com.",
+        b"a.example.org",
+        b"b.a.example.org",
+        b"api.test",
+    ],
+)
+async def test_allowed_hosts(host: bytes) -> None:
+    sent = await run(APP, host)
+    assert sent[1]["body"] == b"ok"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        None,
+        b"",
+        b"example.org",  # the wildcard does not match the bare domain
+        b"evilexample.org",
+        b"example.com.evil.net",
+        b"example.com/path",
+        b"user@example.com",
+        b"example.com:abc",
+        b"example.com:70000",
+        b"exa mple.com",
+        b"example..com",
+        b".",
+        b".example.com",
+        b"[::1",
+        b"[::1]x",
+        b"[1::2::3]",
+        b"::1",
+        b"\xff",
+        b"a" * 300,
+    ],
+)
+async def test_refused_hosts(host: bytes | None) -> None:
+    sent = await run(APP, host)
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"Invalid host header"
+
+
+async def test_default_allows_anything() -> None:
+    app = TrustedHostMiddleware(ok)
+    assert app.allowed_hosts == ["*"]
+    sent = await run(app, b"whatever/junk")
+    assert sent[1]["body"] == b"ok"
+
+
+async def test_www_redirect() -> None:
+    app = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"])
+    sent = await run(app, b"example.com:8443")
+    assert sent[0]["status"] == 307
+    assert dict(sent[0]["headers"])[b"location"] == b"https://www.example.com:8443/p?q=1"
+    no_redirect = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"], www_redirect=False)
+    sent = await run(no_redirect, b"example.com")
+    assert sent[0]["status"] == 400
+
+
+async def test_ipv6_hosts() -> None:
+    app = TrustedHostMiddleware(ok, allowed_hosts=["::1"])
+    assert (await run(app, b"[::1]:8000"))[1]["body"] == b"ok"
+    assert (await run(app, b"[::2]"))[0]["status"] == 400
+
+
+async def test_websockets() -> None:
+    sent = await run(APP, b"example.com", type="websocket")
+    assert sent == [{"type": "websocket.accept"}]
+    sent = await run(APP, b"evil.com", type="websocket")
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": "Invalid host header"}]
+    ext = {"websocket.http.response": {}}
+    sent = await run(APP, b"evil.com", type="websocket", extensions=ext)
+    assert sent[0]["type"] == "websocket.http.response.start"
+    assert sent[0]["status"] == 400
+    www = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"])
+    sent = await run(www, b"example.com", type="websocket", scheme="wss", extensions=ext)
+    assert sent[0]["status"] == 307
+    assert dict(sent[0]["headers"])[b"location"] == b"wss://www.example.com/p?q=1"
+
+
+async def test_lifespan_passes() -> None:
+    sent = await run(APP, None, type="lifespan")
+    assert sent[1]["body"] == b"ok"
+
+
+async def test_cache_stays_bounded() -> None:
+    app = TrustedHostMiddleware(ok, allowed_hosts=["example.com"])
+    for index in range(1100):
+        await run(app, f"h{index}.com".encode())
+    assert len(app._cache) <= 1024
+    assert (await run(app, b"example.com"))[1]["body"] == b"ok"
+
+
+@pytest.mark.parametrize("pattern", ["*example.com", "a.*.com", "example.*", "**.a.com"])
+def test_bad_patterns_are_refused(pattern: str) -> None:
+    with pytest.raises(ValueError, match="wildcard"):
+        TrustedHostMiddleware(ok, allowed_hosts=[pattern])
+
+
+@settings(max_examples=100)
+@given(st.binary(max_size=80))
+def test_any_host_header_gets_ok_or_400(host: bytes) -> None:
+    sent = anyio.run(run, APP, host)
+    assert sent[0]["status"] in (200, 400)
