@@ -236,7 +236,10 @@ async def test_async_client() -> None:
         await websocket.send_text(f"hello {name}")
         await websocket.close()
 
-    app = App(routes=[Route("/", hello), WebSocketRoute("/ws", ws)], middleware=[Middleware(Tagging, tag="t")])
+    app = App(
+        routes=[Route("/", hello), WebSocketRoute("/ws", ws)],
+        middleware=[Middleware(Tagging, tag="t")],
+    )
     async with AsyncTestClient(app) as client:
         response = await client.get("/")
         assert response.text == "hello"
@@ -247,3 +250,12 @@ def test_mounted_app_under_app() -> None:
     inner = App(routes=[Route("/", hello)])
     outer = App(routes=[Mount("/inner", app=inner)])
     assert TestClient(outer).get("/inner/").text == "hello"
+
+
+def test_add_exception_handler_before_start() -> None:
+    async def on_teapot(request: Request, exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse("handled teapot", status_code=418)
+
+    app = App(routes=[Route("/", teapot)])
+    app.add_exception_handler(418, on_teapot)
+    assert TestClient(app).get("/").text == "handled teapot"

@@ -88,7 +88,9 @@ class App:
             )
         self.user_middleware.insert(0, Middleware(middleware_class, *args, **kwargs))
 
-    def add_exception_handler(self, exc_class_or_status_code: Any, handler: ExceptionHandler) -> None:
+    def add_exception_handler(
+        self, exc_class_or_status_code: Any, handler: ExceptionHandler
+    ) -> None:
         # Starlette silently ignores a handler added after the first request; here it
         # is an error, for the same reason as add_middleware().
         if self.middleware_stack is not None:
