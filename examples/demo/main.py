@@ -33,7 +33,7 @@ from asgi_app import (
     WebSocketRoute,
 )
 from asgi_core.config import Config
-from asgi_core.datastructures import Secret, UploadFile
+from asgi_core.datastructures import URL, Secret, UploadFile
 from asgi_middleware.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -125,14 +125,20 @@ async def login(request: Request) -> Any:
         username, password = str(form.get("username", "")), str(form.get("password", ""))
         if USERS.get(username) == password:
             request.session["user"] = username
-            target = str(form.get("next", "/"))
-            # only local paths: an open redirect would let anyone forge a login link
-            if not target.startswith("/") or target.startswith("//"):
-                target = "/"
-            return RedirectResponse(target, status_code=303)
+            return RedirectResponse(local_target(request, str(form.get("next", "/"))), 303)
         context["error"] = "Unknown user or wrong password (try demo / demo)."
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     return templates.TemplateResponse(request, "login.html", context)
+
+
+def local_target(request: Request, target: str) -> str:
+    """The path to go to after login: same origin only, or an open redirect would let
+    anyone forge a login link that sends users elsewhere."""
+    url = URL(target)
+    if url.netloc and (url.scheme, url.netloc) != (request.url.scheme, request.url.netloc):
+        return "/"
+    path = url.path if url.path.startswith("/") and not url.path.startswith("//") else "/"
+    return path + (f"?{url.query}" if url.query else "")
 
 
 async def logout(request: Request) -> Any:

@@ -86,7 +86,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     assert "Traceback" not in output, output
 
 
-
 @pytest.fixture
 def launch() -> Callable[[str], Server]:
     """Start a server by name inside a test (the test stops it)."""

@@ -32,8 +32,8 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def demo(launch_module: Callable[[str], Any]) -> Iterator[Any]:
-    yield launch_module("uvicorn")
+def demo(launch_module: Callable[[str], Any]) -> Any:
+    return launch_module("uvicorn")
 
 
 @pytest.fixture
@@ -68,7 +68,9 @@ def wait(driver: webdriver.Chrome, condition: Callable[[Any], Any], seconds: flo
     return WebDriverWait(driver, seconds).until(condition)
 
 
-def test_home_page_renders_with_styles(demo: Any, browser: webdriver.Chrome, tmp_path: Path) -> None:
+def test_home_page_renders_with_styles(
+    demo: Any, browser: webdriver.Chrome, tmp_path: Path
+) -> None:
     browser.get(demo.base_url + "/")
     assert browser.title == "Home · asgi-app demo"
     header = browser.find_element(By.TAG_NAME, "header")
