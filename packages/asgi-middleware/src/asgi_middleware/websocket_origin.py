@@ -1,0 +1,177 @@
+"""Refuse WebSocket handshakes from foreign origins (cross-site WebSocket hijacking).
+
+Browsers attach cookies to a WebSocket handshake whatever page opens it, and the
+same-origin policy does not apply to WebSockets: without a check on ``Origin``,
+any web site can talk to a WebSocket endpoint as the logged-in user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TypeAlias
+
+from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_middleware import Middleware
+from asgi_middleware._a_asgi import deny_websocket, netloc, split_host
+from asgi_middleware.cors import CORSMiddleware
+
+__all__ = ["DENIED_TEXT", "WebSocketOriginMiddleware", "normalize_origin", "parse_origin"]
+
+DENIED_TEXT = "Forbidden: WebSocket Origin not allowed"
+
+_Origin: TypeAlias = tuple[str, str, int | None]
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The web origin a handshake comes from has an http(s) scheme, never ws(s).
+_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def parse_origin(value: str) -> _Origin | None:
+    """Split a serialized origin into (lowercase scheme, lowercase host, port or None).
+
+    The port is ``None`` when absent or the scheme's default (80 for http, 443 for
+    https). ``None`` is returned for anything that is not ``scheme://host[:port]``:
+    the opaque origin ``"null"``, a path, userinfo, a list of origins, junk.
+    """
+    scheme, separator, rest = value.partition("://")
+    if not separator or _SCHEME.fullmatch(scheme) is None:
+        return None
+    host_port = split_host(rest)
+    if host_port is None:
+        return None
+    scheme = scheme.lower()
+    host, port = host_port
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = None
+    return scheme, host, port
+
+
+def normalize_origin(value: str) -> str | None:
+    """``value`` as browsers serialize it (lowercase, no default port), or ``None``."""
+    parsed = parse_origin(value)
+    if parsed is None:
+        return None
+    scheme, host, port = parsed
+    return f"{scheme}://{netloc(host, port)}"
+
+
+def _request_origin(scope: Scope, host: bytes | None) -> _Origin | None:
+    """The origin a same-origin page would have: the handshake's scheme and ``Host``."""
+    scheme = _HTTP_SCHEMES.get(scope.get("scheme", "ws"))
+    if scheme is None or host is None:
+        return None
+    host_port = split_host(host.decode("latin-1"))
+    if host_port is None:
+        return None
+    name, port = host_port
+    if port == _DEFAULT_PORTS[scheme]:
+        port = None
+    return scheme, name, port
+
+
+class WebSocketOriginMiddleware:
+    """Refuse (403) WebSocket handshakes whose ``Origin`` is not allowed.
+
+    With ``allow_origins=None`` (the default) only same-origin handshakes pass: the
+    ``Origin`` must equal the request's own scheme (``ws`` -> ``http``, ``wss`` ->
+    ``https``) and ``Host``. A list allows exactly the origins it names (compared
+    case-insensitively, default ports ignored); ``"*"`` allows every origin, which
+    turns the protection off. ``allow_origin_regex`` must match the whole
+    (normalized) origin. A handshake without ``Origin`` comes from a non-browser
+    client and is allowed; ``"null"`` and malformed origins are refused. HTTP and
+    lifespan scopes pass through untouched, and so does an allowed connection.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allow_origins: Iterable[str] | None = None,
+        allow_origin_regex: str | re.Pattern[str] | None = None,
+    ) -> None:
+        origins = None if allow_origins is None else list(allow_origins)
+        self.app = app
+        self.allow_same_origin = origins is None
+        self.allow_all_origins = origins is not None and "*" in origins
+        self.allow_origins = _normalized(origins or (), strict=True)
+        self.allow_origin_regex = (
+            re.compile(allow_origin_regex) if allow_origin_regex is not None else None
+        )
+
+    @classmethod
+    def from_cors(
+        cls, app: ASGIApp, cors: CORSMiddleware | Middleware
+    ) -> WebSocketOriginMiddleware:
+        """Allow the origins a configured :class:`CORSMiddleware` allows, plus same-origin.
+
+        ``cors`` is a CORSMiddleware or a ``Middleware(CORSMiddleware, ...)``
+        declaration. CORS never restricts same-origin requests, so neither does
+        this. A wildcard ``"*"`` is reused only with ``allow_credentials=True``: a
+        handshake always carries cookies, which a CORS wildcard without credentials
+        never granted. Entries that are not origins (they can never match) are
+        skipped.
+        """
+        if isinstance(cors, Middleware):
+            built = cors.build(app)
+            if not isinstance(built, CORSMiddleware):
+                raise TypeError(f"from_cors() needs a CORSMiddleware declaration, got {cors!r}")
+            cors = built
+        middleware = cls(app, allow_origin_regex=cors.allow_origin_regex)
+        middleware.allow_all_origins = cors.allow_all_origins and cors.allow_credentials
+        middleware.allow_origins = _normalized(cors.allow_origins, strict=False)
+        return middleware
+
+    def _allowed(self, origin: str, scope: Scope, host: bytes | None) -> bool:
+        parsed = parse_origin(origin)
+        if parsed is None:
+            return False
+        if self.allow_same_origin and parsed == _request_origin(scope, host):
+            return True
+        scheme, name, port = parsed
+        serialized = f"{scheme}://{netloc(name, port)}"
+        if serialized in self.allow_origins:
+            return True
+        regex = self.allow_origin_regex
+        return regex is not None and regex.fullmatch(serialized) is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or self.allow_all_origins:
+            await self.app(scope, receive, send)
+            return
+        origin: bytes | None = None
+        host: bytes | None = None
+        origins = hosts = 0
+        for key, value in scope["headers"]:
+            if key == b"origin":
+                origin = value
+                origins += 1
+            elif key == b"host":
+                host = value
+                hosts += 1
+        if origin is None or (
+            origins == 1
+            and self._allowed(origin.decode("latin-1"), scope, host if hosts == 1 else None)
+        ):
+            await self.app(scope, receive, send)
+            return
+        # The spec has the app receive websocket.connect before it answers.
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await deny_websocket(scope, send, 403, DENIED_TEXT)
+
+
+def _normalized(origins: Iterable[str], *, strict: bool) -> frozenset[str]:
+    result: set[str] = set()
+    for origin in origins:
+        if origin == "*":
+            continue
+        normalized = normalize_origin(origin)
+        if normalized is not None:
+            result.add(normalized)
+        elif strict:
+            raise ValueError(
+                f"{origin!r} is not an origin: write it as 'scheme://host[:port]', like "
+                "'https://example.com' (no path, no trailing slash)"
+            )
+    return frozenset(result)
