@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -110,7 +110,9 @@ def main() -> int:
                 built.append(Path(shutil.copy2(artifact, outdir)))
         print(f"built {pkg.name}: {sdist.name}, {wheel.name}")
     if not args.no_twine:
-        code = subprocess.call([sys.executable, "-m", "twine", "check", "--strict", *map(str, built)])
+        code = subprocess.call(
+            [sys.executable, "-m", "twine", "check", "--strict", *map(str, built)]
+        )
         if code:
             failures.append("twine check failed")
     for line in failures:

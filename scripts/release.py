@@ -22,7 +22,7 @@ from pathlib import Path
 from packaging.version import Version
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build_all  # noqa: E402
+import build_all
 
 ROOT = Path(__file__).resolve().parent.parent
 

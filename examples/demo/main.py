@@ -44,6 +44,7 @@ from asgi_middleware.authentication import (
 from asgi_middleware.compression import CompressionMiddleware
 from asgi_middleware.cors import CORSMiddleware
 from asgi_middleware.sessions import SessionMiddleware
+from asgi_middleware.websocket_origin import WebSocketOriginMiddleware
 from asgi_responses.staticfiles import StaticFiles
 from asgi_responses.templating import Jinja2Templates
 from asgi_routing.schemas import SchemaGenerator
@@ -297,6 +298,8 @@ app = App(
         Middleware(CompressionMiddleware, minimum_size=500),
         Middleware(SessionMiddleware, secret_key=str(SECRET_KEY), same_site="lax"),
         Middleware(AuthenticationMiddleware, backend=SessionAuth()),
+        # the chat socket carries the session cookie: refuse cross-site handshakes
+        Middleware(WebSocketOriginMiddleware),
     ],
     lifespan=lifespan,
     max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,

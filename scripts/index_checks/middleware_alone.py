@@ -3,6 +3,7 @@
 import gzip
 
 from _asgi import call
+
 from asgi_middleware.body_limit import RequestBodyLimitMiddleware
 from asgi_middleware.cors import CORSMiddleware
 from asgi_middleware.gzip import GZipMiddleware

@@ -1,6 +1,7 @@
 """asgi-routing installed alone: a Router serves plain ASGI endpoints."""
 
 from _asgi import call
+
 from asgi_responses import JSONResponse
 from asgi_routing import Mount, Route, Router
 

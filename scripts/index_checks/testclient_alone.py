@@ -5,8 +5,8 @@ from asgi_testclient import TestClient
 
 async def app(scope, receive, send):
     assert scope["type"] == "http"
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"set-cookie", b"seen=1")]})  # fmt: skip
+    headers = [(b"content-type", b"text/plain"), (b"set-cookie", b"seen=1")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": scope["path"].encode()})
 
 

@@ -137,6 +137,11 @@ def test_websocket_chat(server: Any) -> None:
             assert json.loads(await bob.recv())["text"] == "bob joined"
             await bob.send("hi ada")
             assert json.loads(await ada.recv()) == {"from": "bob", "text": "hi ada"}
+        # a page on another site may not open the chat as the visitor (CSWSH)
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(url, origin=websockets.Origin("https://evil.example")):
+                pass
+        assert refused.value.response.status_code == 403
 
     asyncio.run(chat())
 
