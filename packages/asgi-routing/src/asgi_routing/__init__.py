@@ -2,4 +2,34 @@
 mounts, hosts, convertors, lifespan, endpoints and OpenAPI schemas.
 """
 
+from asgi_routing._compile import compile_path
+from asgi_routing._router import Router
+from asgi_routing._routes import (
+    BaseRoute,
+    Host,
+    Match,
+    Mount,
+    NoMatchFound,
+    Route,
+    WebSocketRoute,
+    get_name,
+    request_response,
+    websocket_session,
+)
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "BaseRoute",
+    "Host",
+    "Match",
+    "Mount",
+    "NoMatchFound",
+    "Route",
+    "Router",
+    "WebSocketRoute",
+    "compile_path",
+    "get_name",
+    "request_response",
+    "websocket_session",
+]

@@ -1,0 +1,348 @@
+"""Pure tests: convertors, template compilation and the matching index (no event loop)."""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asgi_routing import compile_path
+from asgi_routing._compile import compile_template, parse_template
+from asgi_routing._index import RouteIndex
+from asgi_routing.convertors import (
+    CONVERTOR_TYPES,
+    Convertor,
+    FloatConvertor,
+    IntegerConvertor,
+    PathConvertor,
+    RegexConvertor,
+    StringConvertor,
+    UUIDConvertor,
+    register_url_convertor,
+)
+
+
+@pytest.fixture
+def restore_convertors() -> Iterator[None]:
+    saved = dict(CONVERTOR_TYPES)
+    yield
+    CONVERTOR_TYPES.clear()
+    CONVERTOR_TYPES.update(saved)
+
+
+# -- convertors ----------------------------------------------------------------------
+
+
+def test_string_convertor() -> None:
+    convertor = StringConvertor()
+    assert convertor.convert("abc") == "abc"
+    assert convertor.to_string("abc") == "abc"
+    with pytest.raises(ValueError, match="may not contain '/'"):
+        convertor.to_string("a/b")
+    with pytest.raises(ValueError, match="may not be empty"):
+        convertor.to_string("")
+
+
+def test_path_convertor() -> None:
+    convertor = PathConvertor()
+    assert convertor.convert("a/b") == "a/b"
+    assert convertor.to_string("a/b") == "a/b"
+
+
+def test_integer_convertor() -> None:
+    convertor = IntegerConvertor()
+    assert convertor.convert("042") == 42
+    assert convertor.to_string(7) == "7"
+    with pytest.raises(ValueError, match="must not be negative"):
+        convertor.to_string(-1)
+
+
+def test_float_convertor() -> None:
+    convertor = FloatConvertor()
+    assert convertor.convert("2.5") == 2.5
+    assert convertor.to_string(2.5) == "2.5"
+    assert convertor.to_string(3.0) == "3"
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            convertor.to_string(bad)
+
+
+def test_uuid_convertor() -> None:
+    value = uuid.uuid4()
+    convertor = UUIDConvertor()
+    assert convertor.convert(str(value)) == value
+    assert convertor.to_string(value) == str(value)
+
+
+def test_base_convertor_is_abstract() -> None:
+    with pytest.raises(NotImplementedError):
+        Convertor().convert("x")
+    with pytest.raises(NotImplementedError):
+        Convertor().to_string("x")
+
+
+def test_regex_convertor() -> None:
+    convertor = RegexConvertor("[a-z]+-[0-9]{2}")
+    assert convertor.regex == "(?:[a-z]+-[0-9]{2})"
+    assert convertor.convert("ab-12") == "ab-12"
+    assert convertor.to_string("ab-12") == "ab-12"
+    with pytest.raises(ValueError, match="does not match"):
+        convertor.to_string("AB-12")
+    with pytest.raises(ValueError, match="does not match"):
+        RegexConvertor(".+").to_string("a/b")
+    assert convertor == RegexConvertor("[a-z]+-[0-9]{2}")
+    assert convertor != RegexConvertor("[a-z]+")
+    assert convertor != "[a-z]+-[0-9]{2}"
+    assert hash(convertor) == hash(RegexConvertor("[a-z]+-[0-9]{2}"))
+    assert repr(convertor) == "RegexConvertor('[a-z]+-[0-9]{2}')"
+
+
+def test_regex_convertor_refuses_bad_patterns() -> None:
+    with pytest.raises(ValueError, match="Invalid regular expression"):
+        RegexConvertor("[a-")
+    with pytest.raises(ValueError, match="capturing groups"):
+        RegexConvertor("(a|b)+")
+    with pytest.raises(ValueError, match="capturing groups"):
+        RegexConvertor("(?P<x>a)")
+
+
+@pytest.mark.usefixtures("restore_convertors")
+def test_register_url_convertor() -> None:
+    class Even(Convertor[int]):
+        regex = "[0-9]*[02468]"
+
+        def convert(self, value: str) -> int:
+            return int(value)
+
+        def to_string(self, value: int) -> str:
+            return str(value)
+
+    register_url_convertor("even", Even())
+    regex, path_format, convertors = compile_path("/n/{n:even}")
+    assert path_format == "/n/{n}"
+    assert isinstance(convertors["n"], Even)
+    assert regex.fullmatch("/n/12")
+    assert not regex.fullmatch("/n/13")
+    for bad in ("re", "1x", "a-b", ""):
+        with pytest.raises(ValueError, match="Invalid convertor key"):
+            register_url_convertor(bad, Even())
+
+
+# -- templates -----------------------------------------------------------------------
+
+
+def test_compile_path_starlette_shape() -> None:
+    regex, path_format, convertors = compile_path("/users/{id:int}/{name}")
+    assert path_format == "/users/{id}/{name}"
+    assert set(convertors) == {"id", "name"}
+    match = regex.match("/users/3/tom")
+    assert match is not None
+    assert match.groupdict() == {"id": "3", "name": "tom"}
+    assert regex.match("/users/x/tom") is None
+
+
+def test_compile_path_is_anchored_at_both_ends() -> None:
+    regex, _, _ = compile_path("/users")
+    assert regex.fullmatch("/users")
+    assert regex.fullmatch("/users\n") is None
+    assert regex.match("/users/more") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("/{id}/{id}", "name id"),
+        ("/{a}/{b}/{a}/{b:int}", "names a, b"),
+    ],
+)
+def test_duplicate_parameters_are_refused(path: str, names: str) -> None:
+    with pytest.raises(ValueError, match=f"Duplicated param {names} at path"):
+        compile_path(path)
+
+
+def test_unknown_convertor() -> None:
+    with pytest.raises(ValueError, match=r"Unknown path convertor 'nope'.*register_url_convertor"):
+        compile_path("/{x:nope}")
+
+
+def test_regex_parameters() -> None:
+    regex, path_format, convertors = compile_path("/posts/{slug:re:[a-z-]+}/{year:re:[0-9]{4}}")
+    assert path_format == "/posts/{slug}/{year}"
+    assert isinstance(convertors["slug"], RegexConvertor)
+    assert regex.fullmatch("/posts/hello-world/2024")
+    assert regex.fullmatch("/posts/Hello/2024") is None
+    assert regex.fullmatch("/posts/hello/202") is None
+
+
+def test_regex_parameters_with_classes_and_escapes() -> None:
+    # '}' inside a class, an escaped '\}' and a ']' first in a class do not end the pattern.
+    regex, path_format, _ = compile_path(r"/a/{x:re:[}]+}/{y:re:\}+}/{z:re:[]a]+}/{w:re:[^]b]+}")
+    assert path_format == "/a/{x}/{y}/{z}/{w}"
+    assert regex.fullmatch("/a/}}/}/]a/cc")
+    assert regex.fullmatch("/a/}}/}/]a/b") is None
+
+
+def test_regex_parameter_errors() -> None:
+    with pytest.raises(ValueError, match="Unterminated"):
+        compile_path("/{x:re:[a-z]+")
+    with pytest.raises(ValueError, match="Empty regular expression"):
+        compile_path("/{x:re:}")
+    with pytest.raises(ValueError, match="Invalid regular expression"):
+        compile_path("/{x:re:a{2,1}}")
+
+
+def test_braces_that_are_not_parameters_are_literal() -> None:
+    regex, path_format, convertors = compile_path("/a{b-c}/{1x}/{x:int:y}/{")
+    assert convertors == {}
+    assert path_format == "/a{b-c}/{1x}/{x:int:y}/{"
+    assert regex.fullmatch("/a{b-c}/{1x}/{x:int:y}/{")
+
+
+def test_host_templates_ignore_the_port_and_case() -> None:
+    regex, path_format, _ = compile_path("{sub}.example.org:8000")
+    assert path_format == "{sub}.example.org:8000"
+    assert regex.fullmatch("api.example.org")
+    assert regex.fullmatch("API.Example.ORG")
+    assert compile_template("{sub}.example.org").key is None
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("/", (("",), False)),
+        ("/users", (("users",), False)),
+        ("/users/", (("users", ""), False)),
+        ("/users/{id:int}", (("users", None), False)),
+        ("/users/v{id:int}/edit", (("users", None, "edit"), False)),
+        ("/files/{p:path}", (("files",), True)),
+        ("/files/x{p:path}/edit", (("files",), True)),
+        ("/{p:path}", ((), True)),
+        ("/{a}/{b:re:[a-z]+}.{c}", ((None, None), False)),
+    ],
+)
+def test_index_keys(path: str, key: Any) -> None:
+    assert compile_template(path).key == key
+
+
+@pytest.mark.usefixtures("restore_convertors")
+def test_custom_convertors_are_indexed_conservatively() -> None:
+    class Anything(Convertor[str]):
+        regex = ".+"
+
+        def convert(self, value: str) -> str:
+            return value
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    class Word(Anything):
+        segment_local = True
+
+    register_url_convertor("anything", Anything())
+    register_url_convertor("word", Word())
+    assert compile_template("/a/{x:anything}/b").key == (("a",), True)
+    compiled = compile_template("/a/{x:word}/b")
+    assert compiled.key == (("a", None, "b"), False)
+    assert compiled.slash_checked == ("x",)
+    assert compile_template("/a/{x:int}/{y:re:.+}").slash_checked == ("y",)
+
+
+# -- the index -----------------------------------------------------------------------
+
+
+def test_index_candidates() -> None:
+    entries = [
+        (0, (("users",), False)),
+        (1, (("users", None), False)),
+        (2, (("users", "me"), False)),
+        (3, (("files",), True)),
+        (4, None),
+        (5, ((), True)),
+        (7, (("users", None), False)),
+    ]
+    index = RouteIndex(entries)
+    assert index.candidates("/users") == (0, 4, 5)
+    assert index.candidates("/users/me") == (1, 2, 4, 5, 7)
+    assert index.candidates("/users/42") == (1, 4, 5, 7)
+    assert index.candidates("/files") == (3, 4, 5)
+    assert index.candidates("/files/a/b/c") == (3, 4, 5)
+    assert index.candidates("/nothing/here") == (4, 5)
+    assert index.candidates("") == (4,)
+    assert index.candidates("relative") == (4,)
+
+
+def test_index_without_barriers_is_exact() -> None:
+    index = RouteIndex([(i, ((f"r{i}",), False)) for i in range(1000)])
+    assert index.candidates("/r999") == (999,)
+    assert index.candidates("/r1000") == ()
+
+
+# -- segments with several parameters ------------------------------------------------
+
+
+def naive_regex(path: str) -> re.Pattern[str]:
+    """The template as one plain regex, without the atomic segments."""
+    pieces = ["^"]
+    for token in parse_template(path):
+        if isinstance(token, str):
+            pieces.append(re.escape(token))
+        else:
+            pieces.append(f"(?P<{token.name}>{token.convertor.regex})")
+    return re.compile("".join(pieces) + "$")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    template=st.lists(
+        st.sampled_from(["{N}", "{N:int}", "{N:float}", "-", ".", "a", "/", "{N:path}"]),
+        min_size=1,
+        max_size=7,
+    ),
+    path=st.lists(st.sampled_from(["a", "1", "2.5", "-", ".", "/", "x"]), max_size=9),
+)
+def test_atomic_segments_choose_what_the_plain_regex_chooses(
+    template: list[str], path: list[str]
+) -> None:
+    text = "/" + "".join(template)
+    counter = iter(range(100))
+    while "{N" in text:
+        text = text.replace("{N", "{p" + str(next(counter)), 1)
+    subject = "/" + "".join(path)
+    ours = compile_template(text).regex.fullmatch(subject)
+    plain = naive_regex(text).fullmatch(subject)
+    assert (ours is None) == (plain is None)
+    if ours is not None and plain is not None:
+        assert ours.groupdict() == plain.groupdict()
+
+
+def test_a_mismatch_after_a_many_parameter_segment_does_not_backtrack() -> None:
+    regex = compile_template("/{a}-{b}-{c}/edit").regex
+    # Thousands of ways to split the first segment; each used to be retried on "/view".
+    assert regex.fullmatch("/" + "x-" * 2000 + "x/view") is None
+    match = regex.fullmatch("/" + "x-" * 3 + "x/edit")
+    assert match is not None
+    assert match.groupdict() == {"a": "x-x", "b": "x", "c": "x"}
+
+
+@pytest.mark.usefixtures("restore_convertors")
+def test_atomic_segments_count_groups_of_custom_convertors() -> None:
+    class Grouped(Convertor[str]):
+        regex = "([0-9]+)(x)?"
+
+        def convert(self, value: str) -> str:
+            return value
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    register_url_convertor("grouped", Grouped())
+    regex = compile_template("/{g:grouped}/{a}.{b}/{c:grouped}-{d}").regex
+    match = regex.fullmatch("/12x/f.tar.gz/7-z")
+    assert match is not None
+    assert match.groupdict() == {"g": "12x", "a": "f.tar", "b": "gz", "c": "7", "d": "z"}
