@@ -22,6 +22,7 @@ from asgi_app import (
     WebSocket,
     WebSocketRoute,
 )
+from asgi_core.limits import RequestLimits
 from asgi_core.types import Receive, Scope, Send
 from asgi_testclient import AsyncTestClient, TestClient
 
@@ -259,3 +260,25 @@ def test_add_exception_handler_before_start() -> None:
     app = App(routes=[Route("/", teapot)])
     app.add_exception_handler(418, on_teapot)
     assert TestClient(app).get("/").text == "handled teapot"
+
+
+def test_limits_apply_to_every_request() -> None:
+    async def fields(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(await request.form())))
+
+    async def document(request: Request) -> JSONResponse:
+        return JSONResponse(await request.json())
+
+    app = App(
+        routes=[
+            Route("/form", fields, methods=["POST"]),
+            Route("/json", document, methods=["POST"]),
+        ],
+        limits=RequestLimits(max_fields=2, max_json_depth=2, max_buffered_size=64),
+    )
+    client = TestClient(app)
+    assert client.post("/form", data={"a": "1", "b": "2"}).text == "2"
+    assert client.post("/form", data={"a": "1", "b": "2", "c": "3"}).status_code == 400
+    assert client.post("/json", json=[[1]]).json() == [[1]]
+    assert client.post("/json", json=[[[1]]]).status_code == 400
+    assert client.post("/json", json=["x" * 100]).status_code == 413

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from asgi_core.datastructures import State, URLPath
+from asgi_core.limits import LIMITS_KEY, RequestLimits
 from asgi_core.types import ASGIApp, Lifespan, Receive, Scope, Send
 from asgi_middleware import Middleware
 from asgi_middleware.body_limit import RequestBodyLimitMiddleware
@@ -24,6 +25,11 @@ class App:
     when ``max_body_size`` is set, the user's middleware in the order given,
     ``ExceptionMiddleware`` and finally the router. The stack is built on the first
     call and never rebuilt; adding middleware after that is an error.
+
+    ``limits`` replaces the default :class:`~asgi_core.limits.RequestLimits` (body
+    buffering, JSON depth, form fields and files, part and spool sizes) for every
+    request; ``max_body_size`` caps whole bodies, streams and uploads included, with a
+    413, and a route's ``max_body_size`` overrides it.
     """
 
     def __init__(
@@ -35,11 +41,13 @@ class App:
         lifespan: Lifespan[App] | None = None,
         *,
         max_body_size: int | None = None,
+        limits: RequestLimits | None = None,
     ) -> None:
         if max_body_size is not None and max_body_size < 0:
             raise ValueError("max_body_size must be a non-negative number of bytes or None")
         self.debug = debug
         self.max_body_size = max_body_size
+        self.limits = limits
         self.state = State()
         self.router = Router(routes, lifespan=lifespan)
         self.exception_handlers: dict[Any, ExceptionHandler] = dict(exception_handlers or {})
@@ -75,6 +83,8 @@ class App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        if self.limits is not None:
+            scope[LIMITS_KEY] = self.limits
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
         await self.middleware_stack(scope, receive, send)
