@@ -5,6 +5,8 @@
    twine, and seed the index with the third-party wheels they depend on (downloaded
    from the public index once, so the installs below need nothing but the local index).
 3. In fresh virtualenvs, install from that index ONLY and run a check program:
+   - asgi-core alone: a Request parses a JSON body, a query string and cookies;
+   - asgi-responses alone: FileResponse and StaticFiles serve from a raw ASGI app;
    - asgi-middleware alone: neither asgi-routing nor asgi-app gets installed; CORS, GZip
      and the body limit work around a raw ASGI app;
    - asgi-testclient alone: it tests a raw ASGI app;
@@ -34,6 +36,18 @@ CHECKS = Path(__file__).resolve().parent / "index_checks"
 
 # (what to install, the check program, distributions that must / must not be installed)
 SCENARIOS: list[tuple[str, str, set[str], set[str]]] = [
+    (
+        "asgi-core",
+        "core_alone.py",
+        {"asgi-core", "anyio"},
+        {"asgi-responses", "asgi-routing", "asgi-middleware", "asgi-testclient", "asgi-app"},
+    ),
+    (
+        "asgi-responses",
+        "responses_alone.py",
+        {"asgi-core", "asgi-responses"},
+        {"asgi-routing", "asgi-middleware", "asgi-testclient", "asgi-app", "jinja2"},
+    ),
     (
         "asgi-middleware",
         "middleware_alone.py",
