@@ -85,7 +85,6 @@ _PARAM = re.compile(
     r""";\s*([^\s;="]*)\s*(?:=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"?|([^;]*)))?[^;]*""",
     re.S,
 )
-_QUOTED_PAIR = re.compile(r"\\([\\\"])")
 
 
 def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
@@ -107,7 +106,11 @@ def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
             continue
         quoted, token = match.group(2, 3)
         if quoted is not None:
-            params[name] = _QUOTED_PAIR.sub(r"\1", quoted) if "\\" in quoted else quoted
+            if "\\" in quoted:
+                # In a quoted value every unescaped '"' is gone and backslashes pair
+                # up left to right, as str.replace scans: two passes, linear time.
+                quoted = quoted.replace("\\\\", "\\").replace('\\"', '"')
+            params[name] = quoted
         elif token is not None:
             params[name] = token.strip()
         else:
@@ -125,10 +128,12 @@ def is_json_media_type(media_type: str) -> bool:
 
 # --- JSON -----------------------------------------------------------------------------
 
-# A JSON string, or an unterminated one running to the end; never fails once the
-# opening quote matched, so it never backtracks: linear time.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)')
-_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+# The bytes that matter for nesting: quotes and brackets. Everything else is
+# deleted with one bytes.translate (C speed, one copy).
+_NOT_SKELETON = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+# The skeleton is scanned in blocks, so the per-block lists stay small: memory is
+# the body's size plus a constant, whatever the document holds.
+_SKELETON_BLOCK = 16 * 1024
 _DEPTH_DELTA = [0] * 256
 _DEPTH_DELTA[ord("[")] = _DEPTH_DELTA[ord("{")] = 1
 _DEPTH_DELTA[ord("]")] = _DEPTH_DELTA[ord("}")] = -1
@@ -140,12 +145,32 @@ def json_depth(data: bytes) -> int:
     Brackets inside strings do not count; ``b"1"`` is 0, ``b"[]"`` is 1,
     ``b'{"a": [1]}'`` is 2. On invalid documents the result is at least the depth
     a JSON parser reaches before it fails, so checking it first keeps the parser
-    from recursing deeper than allowed.
+    from recursing deeper than allowed. Memory is proportionate to ``data``.
     """
-    if b'"' in data:
-        data = _JSON_STRING.sub(b"", data)
-    brackets = _NOT_BRACKET.sub(b"", data)
-    return max(0, max(accumulate(map(_DEPTH_DELTA.__getitem__, brackets)), default=0))
+    if b"\\" in data:
+        # Escaped backslashes pair up left to right, as a JSON lexer reads them;
+        # what remains before a quote escapes it. Both are dropped, so every
+        # quote left opens or closes a string.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = data.translate(None, _NOT_SKELETON)
+    depth = deepest = 0
+    in_string = False
+    for start in range(0, len(skeleton), _SKELETON_BLOCK):
+        pieces = skeleton[start : start + _SKELETON_BLOCK].split(b'"')
+        # Pieces alternate between outside and inside strings.
+        brackets = b"".join(pieces[1 if in_string else 0 :: 2])
+        if len(pieces) % 2 == 0:
+            in_string = not in_string
+        block_deepest = max(accumulate(map(_DEPTH_DELTA.__getitem__, brackets), initial=depth))
+        if block_deepest > deepest:
+            deepest = block_deepest
+        depth += (
+            brackets.count(b"[")
+            + brackets.count(b"{")
+            - brackets.count(b"]")
+            - brackets.count(b"}")
+        )
+    return deepest
 
 
 def parse_json(body: bytes, *, max_depth: int) -> Any:

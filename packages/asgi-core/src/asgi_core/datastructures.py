@@ -300,7 +300,11 @@ class URLPath(str):
         self.host = host
 
     def make_absolute_url(self, base_url: str | URL) -> URL:
-        """The absolute URL of this path under ``base_url``."""
+        """The absolute URL of this path under ``base_url``.
+
+        When neither ``host`` nor ``base_url`` gives an authority, the result is the
+        relative URL of the path (``/name``) rather than a malformed ``http:///name``.
+        """
         if isinstance(base_url, str):
             base_url = URL(base_url)
         if self.protocol == "http":
@@ -311,6 +315,11 @@ class URLPath(str):
             scheme = base_url.scheme
         netloc = self.host or base_url.netloc
         path = base_url.path.rstrip("/") + str(self)
+        if not netloc:
+            # No authority is known (say, a malformed Host and no server address):
+            # a relative URL, whose leading slashes are collapsed so that it never
+            # reads as "//other-host".
+            return URL("/" + path.lstrip("/\\"))
         return URL(scheme=scheme, netloc=netloc, path=path)
 
 
@@ -552,7 +561,8 @@ class UploadFile:
     """An uploaded file: the file object plus its filename, size and part headers.
 
     The async methods run the file operation in a worker thread only when the file lives
-    on disk; a spooled file still in memory (or a ``BytesIO``) is used in-line.
+    on disk, or when a write would roll a spooled file over to disk; a spooled file
+    still in memory (or a ``BytesIO``) is used in-line.
     """
 
     def __init__(
@@ -579,10 +589,22 @@ class UploadFile:
             return isinstance(self.file, io.BytesIO)
         return not rolled
 
+    def _writes_in_memory(self, size: int) -> bool:
+        """Whether writing ``size`` bytes stays in memory (no rollover to disk)."""
+        if not self._in_memory:
+            return False
+        max_size = getattr(self.file, "_max_size", 0)
+        return not max_size or self.file.tell() + size <= max_size
+
     async def write(self, data: bytes) -> None:
+        """Write ``data``; in a worker thread if the file is on disk or would roll over.
+
+        The write that makes a spooled file cross its ``max_size`` copies it to a
+        new temporary file, so it runs in a worker thread like on-disk writes.
+        """
         if self.size is not None:
             self.size += len(data)
-        if self._in_memory:
+        if self._writes_in_memory(len(data)):
             self.file.write(data)
         else:
             await anyio.to_thread.run_sync(self.file.write, data)

@@ -7,15 +7,16 @@ function of this package; multipart bodies need ``python-multipart``
 
 Every limit is enforced while the body streams in, so a hostile form costs bounded
 memory: number of fields and files, size of a field part, number and size of a part's
-headers, total body size. Violations raise :class:`MultiPartException` with a
-``status_code`` of 400 (malformed, too many fields or files) or 413 (too large);
+headers, size of the multipart preamble and epilogue (64 KiB each), total body size.
+Violations raise :class:`MultiPartException` with a ``status_code`` of 400 (malformed,
+too many fields or files, preamble or epilogue too large) or 413 (too large);
 ``Request.form()`` turns it into an ``HTTPException``.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, BinaryIO, cast
 
@@ -34,6 +35,10 @@ _MAX_BOUNDARY_LENGTH = 70  # RFC 2046, section 5.1.1
 # would accept (recent ones stop at 8 headers of 4 KiB each).
 _MAX_PART_HEADERS = 6
 _MAX_PART_HEADER_BYTES = 8 * 1024
+# RFC 2046 lets a multipart body carry a preamble (before the first boundary) and an
+# epilogue (after the closing one), both to be ignored; these bound what is skipped.
+_MAX_PREAMBLE_SIZE = 64 * 1024
+_MAX_EPILOGUE_SIZE = 64 * 1024
 
 
 class MultiPartException(Exception):
@@ -55,12 +60,32 @@ def _charset(name: str | None, default: str) -> str:
     return default
 
 
+def _content_type_params(headers: Headers, params: Mapping[str, str] | None) -> Mapping[str, str]:
+    """``params`` if the caller parsed the Content-Type already, else parse it."""
+    if params is None:
+        params = parse_content_type(headers.get("content-type", ""))[1]
+    return params
+
+
+def _find_across(tail: bytes, chunk: bytes, needle: bytes) -> int:
+    """The index of the first ``needle`` in ``tail + chunk``, or -1, without copying
+    ``chunk`` (``tail`` holds the last bytes before ``chunk``)."""
+    index = (tail + chunk[: len(needle) - 1]).find(needle)
+    if index < 0:
+        index = chunk.find(needle)
+        if index >= 0:
+            index += len(tail)
+    return index
+
+
 class FormParser:
     """Parse an ``application/x-www-form-urlencoded`` body.
 
     At most ``max_size`` bytes are buffered (413 past it) and ``max_fields`` pairs
     accepted (400 past it). The ``charset`` Content-Type parameter is honoured;
-    undecodable bytes become U+FFFD.
+    undecodable bytes become U+FFFD. ``content_type_params`` are the Content-Type's
+    parameters when the caller has parsed them already (``Request.form()`` does);
+    by default they are read from ``headers``.
     """
 
     def __init__(
@@ -70,11 +95,13 @@ class FormParser:
         *,
         max_fields: int | float = 1000,
         max_size: int = 2_621_440,
+        content_type_params: Mapping[str, str] | None = None,
     ) -> None:
         self.headers = headers
         self.stream = stream
         self.max_fields = max_fields
         self.max_size = max_size
+        self._params = content_type_params
 
     async def parse(self) -> FormData:
         chunks: list[bytes] = []
@@ -86,7 +113,7 @@ class FormParser:
                     f"Form body is too large (limit: {self.max_size} bytes).", 413
                 )
             chunks.append(chunk)
-        _, params = parse_content_type(self.headers.get("content-type", ""))
+        params = _content_type_params(self.headers, self._params)
         try:
             items = parse_urlencoded(
                 b"".join(chunks),
@@ -127,7 +154,11 @@ class MultiPartParser:
     them), ``max_part_size`` bytes per non-file part, ``max_buffered_size`` bytes
     for all non-file parts together (what the form holds in memory) and
     ``max_body_size`` bytes in all (413 past them), and at most 6 headers and
-    8 KiB of headers per part. The boundary must be 1 to 70 characters (RFC 2046).
+    8 KiB of headers per part. The preamble (bytes before the first boundary) and
+    the epilogue (bytes after the closing boundary), which RFC 2046 says to ignore,
+    may hold 64 KiB each (400 past that). The boundary must be 1 to 70 characters
+    (RFC 2046). ``content_type_params`` are the Content-Type's parameters when the
+    caller has parsed them already; by default they are read from ``headers``.
     """
 
     def __init__(
@@ -141,6 +172,7 @@ class MultiPartParser:
         spool_max_size: int = 1024 * 1024,
         max_body_size: int | None = None,
         max_buffered_size: int = 2_621_440,
+        content_type_params: Mapping[str, str] | None = None,
     ) -> None:
         self.headers = headers
         self.stream = stream
@@ -150,6 +182,7 @@ class MultiPartParser:
         self.spool_max_size = spool_max_size
         self.max_body_size = max_body_size
         self.max_buffered_size = max_buffered_size
+        self._params = content_type_params
         self._buffered = 0
         self._charset = "utf-8"
         self._items: list[tuple[str, UploadFile | str]] = []
@@ -271,7 +304,7 @@ class MultiPartParser:
     # --- driving the parser ---
 
     def _boundary(self) -> bytes:
-        _, params = parse_content_type(self.headers.get("content-type", ""))
+        params = _content_type_params(self.headers, self._params)
         self._charset = _charset(params.get("charset"), "utf-8")
         boundary = params.get("boundary")
         if not boundary:
@@ -300,6 +333,12 @@ class MultiPartParser:
                 "on_end": self._on_end,
             },
         )
+        delimiter = b"--" + boundary
+        closing = delimiter + b"--"
+        keep = len(closing) - 1
+        tail = b""  # the last bytes before the chunk, for delimiters split across chunks
+        preamble_done = False
+        epilogue = -1  # bytes after the closing delimiter, once it was seen
         received = 0
         try:
             async for chunk in self.stream:
@@ -308,6 +347,25 @@ class MultiPartParser:
                     raise MultiPartException(
                         f"Request body is too large (limit: {self.max_body_size} bytes).", 413
                     )
+                if epilogue >= 0:
+                    # python-multipart ignores the epilogue: count it, skip the parser.
+                    epilogue += len(chunk)
+                    _check_epilogue(epilogue)
+                    continue
+                if not preamble_done:
+                    index = _find_across(tail, chunk, delimiter)
+                    preamble_done = index >= 0
+                    # Unfound, the delimiter may still begin in the last bytes received.
+                    preamble = (
+                        received - len(chunk) - len(tail) + index
+                        if preamble_done
+                        else received - len(delimiter) + 1
+                    )
+                    if preamble > _MAX_PREAMBLE_SIZE:
+                        raise MultiPartException(
+                            f"The multipart preamble (the bytes before the first boundary) "
+                            f"is too large (limit: {_MAX_PREAMBLE_SIZE} bytes)."
+                        )
                 try:
                     parser.write(chunk)
                 except parse_error as exc:
@@ -315,6 +373,15 @@ class MultiPartParser:
                 for upload, data in self._pending:
                     await upload.write(data)
                 self._pending.clear()
+                if self._ended:
+                    # The closing delimiter ends in this chunk (its last "-" ended it).
+                    index = _find_across(tail, chunk, closing)
+                    epilogue = len(tail) + len(chunk) - index - len(closing)
+                    _check_epilogue(epilogue)
+                elif len(chunk) >= keep:
+                    tail = chunk[len(chunk) - keep :]
+                else:
+                    tail = (tail + chunk)[-keep:]
             parser.finalize()
             if not self._ended and received:
                 raise MultiPartException(
@@ -330,3 +397,11 @@ class MultiPartParser:
                         await value.close()
             raise
         return FormData(self._items)
+
+
+def _check_epilogue(size: int) -> None:
+    if size > _MAX_EPILOGUE_SIZE:
+        raise MultiPartException(
+            f"The multipart epilogue (the bytes after the closing boundary) is too large "
+            f"(limit: {_MAX_EPILOGUE_SIZE} bytes)."
+        )

@@ -15,6 +15,7 @@ byte is read when its ``Content-Length`` already says so; a malformed body gets
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
+from contextlib import aclosing
 from functools import cached_property
 from types import TracebackType
 from typing import Any, Generic, NoReturn, TypeVar
@@ -303,9 +304,11 @@ class Request(HTTPConnection):
         Can be consumed once (``RuntimeError("Stream consumed")`` after), unless the
         body was already read with ``body()``. Raises :class:`ClientDisconnect` if
         the client goes away, and ``HTTPException(413)`` past ``max_body_size``.
+        Closing it part-way (``aclose()``) closes the reading it drives as well.
         """
-        async for chunk in self._chunks(get_limits(self.scope).max_body_size):
-            yield chunk
+        async with aclosing(self._chunks(get_limits(self.scope).max_body_size)) as chunks:
+            async for chunk in chunks:
+                yield chunk
         yield b""
 
     async def body(self) -> bytes:
@@ -409,33 +412,40 @@ class Request(HTTPConnection):
     ) -> FormData:
         if self._form is None:
             limits = get_limits(self.scope)
-            media_type, _ = parse_content_type(self.headers.get("content-type", ""))
+            media_type, params = parse_content_type(self.headers.get("content-type", ""))
             parser: FormParser | MultiPartParser
             if media_type == "multipart/form-data":
+                chunks = self._chunks(limits.max_body_size)
                 parser = MultiPartParser(
                     self.headers,
-                    self._chunks(limits.max_body_size),
+                    chunks,
                     max_files=limits.max_files if max_files is None else max_files,
                     max_fields=limits.max_fields if max_fields is None else max_fields,
                     max_part_size=limits.max_part_size if max_part_size is None else max_part_size,
                     spool_max_size=limits.spool_max_size,
                     max_buffered_size=limits.max_buffered_size,
+                    content_type_params=params,
                 )
             elif media_type == "application/x-www-form-urlencoded":
                 cap = self._buffer_limit()
+                chunks = self._chunks(cap)
                 parser = FormParser(
                     self.headers,
-                    self._chunks(cap),
+                    chunks,
                     max_fields=limits.max_fields if max_fields is None else max_fields,
                     max_size=cap,
+                    content_type_params=params,
                 )
             else:
                 self._form = FormData()
                 return self._form
-            try:
-                self._form = await parser.parse()
-            except MultiPartException as exc:
-                raise HTTPException(exc.status_code, detail=exc.message) from None
+            # A parser that stops early (400, 413) leaves the body unread: close the
+            # reading now rather than when the garbage collector finds it.
+            async with aclosing(chunks):
+                try:
+                    self._form = await parser.parse()
+                except MultiPartException as exc:
+                    raise HTTPException(exc.status_code, detail=exc.message) from None
         return self._form
 
     async def close(self) -> None:
