@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -200,3 +202,39 @@ async def test_disconnect_and_other_scopes_pass() -> None:
 def test_negative_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="max_body_size"):
         RequestBodyLimitMiddleware(echo, max_body_size=-1)
+
+
+@pytest.mark.anyio
+async def test_a_refused_request_is_freed_without_the_cycle_collector() -> None:
+    """Nothing of a 413'd request outlives it: no reference cycle keeps its buffers."""
+
+    class Body:
+        def __init__(self) -> None:
+            self.sent = False
+
+        async def __call__(self) -> dict[str, object]:
+            if self.sent:
+                return {"type": "http.disconnect"}
+            self.sent = True
+            return {"type": "http.request", "body": b"x" * 100, "more_body": False}
+
+    async def reader(scope: Any, receive: Any, send: Any) -> None:
+        while (await receive())["type"] == "http.request":
+            pass
+
+    async def sink(message: Any) -> None:
+        pass
+
+    async def one_request() -> weakref.ref[Body]:
+        receive = Body()
+        scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+        await RequestBodyLimitMiddleware(reader, max_body_size=10)(scope, receive, sink)
+        return weakref.ref(receive)
+
+    gc.collect()
+    gc.disable()
+    try:
+        ref = await one_request()
+        assert ref() is None
+    finally:
+        gc.enable()

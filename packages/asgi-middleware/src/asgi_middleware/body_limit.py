@@ -54,7 +54,10 @@ class _Guard:
         self._send = send
         self._received: int | None = None  # None until the first receive()
         self._started = False
-        self._tripped: _BodyTooLarge | None = None
+        # The limit that was exceeded, never the exception itself: an exception kept
+        # here holds its traceback, whose frames hold this guard and the request's
+        # buffers, in a cycle only the full garbage collector frees.
+        self._tripped: int | None = None
 
     async def run(self, app: ASGIApp) -> None:
         try:
@@ -66,16 +69,16 @@ class _Guard:
             del exc
 
     async def _trip(self, limit: int) -> None:
-        error = _BodyTooLarge(413, f"Request body exceeds the limit of {limit} bytes")
-        self._tripped = error
+        self._tripped = limit
         if not self._started:
             self._started = True
-            await send_plain(self._send, 413, error.detail, [(b"connection", b"close")])
-        raise error
+            await send_plain(self._send, 413, _detail(limit), [(b"connection", b"close")])
+        # raised unnamed: a local holding it would sit in its own traceback's frame
+        raise _too_large(limit)
 
     async def receive(self) -> Message:
         if self._tripped is not None:
-            raise self._tripped
+            raise _too_large(self._tripped)
         limit = get_limits(self._scope).max_body_size
         if self._received is None:
             self._received = 0
@@ -95,6 +98,14 @@ class _Guard:
         if message["type"] == "http.response.start":
             self._started = True
         await self._send(message)
+
+
+def _detail(limit: int) -> str:
+    return f"Request body exceeds the limit of {limit} bytes"
+
+
+def _too_large(limit: int) -> _BodyTooLarge:
+    return _BodyTooLarge(413, _detail(limit))
 
 
 def _over(declared: bytes, limit: int) -> bool:
