@@ -1,3 +1,4 @@
+import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -424,3 +425,19 @@ async def test_request_form_errors_are_http_exceptions(
         await request.form()
     assert info.value.status_code == status
     assert info.value.detail
+
+
+@pytest.mark.anyio
+async def test_malformed_multipart_is_not_logged_as_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A hostile body is the client's error (400): python-multipart's complaint about it
+    goes to asgi_core.formparsers at DEBUG, never a WARNING in the server's log."""
+    body = b'--xyzJ\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue\r\n--xyz--'
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(MultiPartException):
+        await MultiPartParser(
+            Headers({"content-type": "multipart/form-data; boundary=xyz"}), chunked(body)
+        ).parse()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(r.name == "asgi_core.formparsers" for r in caplog.records)

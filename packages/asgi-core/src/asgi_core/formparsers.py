@@ -16,6 +16,7 @@ too many fields or files, preamble or epilogue too large) or 413 (too large);
 from __future__ import annotations
 
 import codecs
+import logging
 from collections.abc import AsyncIterator, Mapping
 from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, BinaryIO, cast
@@ -123,6 +124,18 @@ class FormParser:
         except ParseError as exc:
             raise MultiPartException(str(exc)) from None
         return FormData(items)
+
+
+class _ClientErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """python-multipart logs malformed input as warnings on its own logger. That input
+    is the client's error, answered with a 400, so it is logged here at DEBUG instead
+    of filling the server's log with one warning per hostile request."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
+        self.logger.log(logging.DEBUG, msg, *args, **kwargs)
+
+
+_PARSER_LOG = _ClientErrorLog(logging.getLogger(__name__), {})
 
 
 def _load_multipart() -> tuple[type[MultipartParser], type[Exception]]:
@@ -333,6 +346,7 @@ class MultiPartParser:
                 "on_end": self._on_end,
             },
         )
+        parser.logger = cast(logging.Logger, _PARSER_LOG)
         delimiter = b"--" + boundary
         closing = delimiter + b"--"
         keep = len(closing) - 1
