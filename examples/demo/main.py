@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -54,6 +55,7 @@ config = Config()
 SECRET_KEY = config("DEMO_SECRET_KEY", cast=Secret, default="change-me-in-production")
 MAX_UPLOAD_BYTES = config("DEMO_MAX_UPLOAD_BYTES", cast=int, default=5 * 1024 * 1024)
 MAX_UPLOAD_FILES = 3
+MAX_ITEMS = 1000  # the demo keeps everything in memory: bounded, so it can be exposed
 USERS = {"demo": "demo"}  # the demo's only account: user "demo", password "demo"
 
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -81,7 +83,7 @@ async def lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
     yield {
         "items": {1: {"id": 1, "name": "Keyboard", "price": 49.5}},
         "room": Room(),
-        "notifications": [],
+        "notifications": deque(maxlen=50),
     }
 
 
@@ -185,6 +187,8 @@ async def create_item(request: Request) -> JSONResponse:
         description: The new item.
       400:
         description: Invalid JSON or missing fields.
+      409:
+        description: The demo's item store is full.
     """
     data = await request.json()
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
@@ -193,6 +197,8 @@ async def create_item(request: Request) -> JSONResponse:
     if not isinstance(price, int | float) or isinstance(price, bool):
         raise HTTPException(400, detail='"price" must be a number.')
     items = request.state.items
+    if len(items) >= MAX_ITEMS:
+        raise HTTPException(409, detail=f"The demo holds at most {MAX_ITEMS} items.")
     item = {"id": max(items, default=0) + 1, "name": data["name"], "price": price}
     items[item["id"]] = item
     return JSONResponse(item, status_code=201)
@@ -220,9 +226,9 @@ async def notify(request: Request) -> JSONResponse:
       202:
         description: Accepted.
     """
-    log: list[str] = request.state.notifications
+    log: deque[str] = request.state.notifications
     if request.method == "GET":
-        return JSONResponse({"sent": log})
+        return JSONResponse({"sent": list(log)})
 
     async def send_notification(text: str) -> None:
         await anyio.sleep(0.1)  # stands for a slow e-mail or webhook call
