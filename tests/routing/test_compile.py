@@ -13,7 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asgi_routing import compile_path
-from asgi_routing._compile import compile_template, parse_template
+from asgi_routing._compile import (
+    MAX_SEGMENT_LENGTH,
+    compile_template,
+    parse_template,
+    segment_bound,
+)
 from asgi_routing._index import RouteIndex
 from asgi_routing.convertors import (
     CONVERTOR_TYPES,
@@ -314,11 +319,149 @@ def test_atomic_segments_choose_what_the_plain_regex_chooses(
     while "{N" in text:
         text = text.replace("{N", "{p" + str(next(counter)), 1)
     subject = "/" + "".join(path)
-    ours = compile_template(text).regex.fullmatch(subject)
+    compiled = compile_template(text)
+    ours = compiled.regex.fullmatch(subject)
     plain = naive_regex(text).fullmatch(subject)
     assert (ours is None) == (plain is None)
     if ours is not None and plain is not None:
         assert ours.groupdict() == plain.groupdict()
+    # The linear matcher the routes use answers what the regex answers.
+    expected = None if plain is None else plain.groupdict()
+    assert compiled.match(subject) == expected
+    if compiled.matcher is not None:
+        assert compiled.matcher.match(subject) == expected
+
+
+MATCHER_PIECES = ["{N}", "{N}", "{N:int}", "{N:float}", "{N:re:[a-]+}", "{N:path}", "-", "."]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    template=st.lists(
+        st.sampled_from([*MATCHER_PIECES, "a", "ab", "/", "{N}-{N}", "{N}.{N}"]),
+        min_size=1,
+        max_size=8,
+    ),
+    path=st.lists(
+        st.sampled_from(["a", "b", "ab", "1", "2.5", "-", "--", ".", "/", "\n"]), max_size=12
+    ),
+)
+def test_the_segment_matcher_answers_what_the_plain_regex_answers(
+    template: list[str], path: list[str]
+) -> None:
+    text = "/" + "".join(template)
+    counter = iter(range(100))
+    while "{N" in text:
+        text = text.replace("{N", "{p" + str(next(counter)), 1)
+    subject = "/" + "".join(path)
+    plain = naive_regex(text).fullmatch(subject)
+    expected = None if plain is None else plain.groupdict()
+    compiled = compile_template(text)
+    assert compiled.match(subject) == expected
+    if compiled.matcher is not None:
+        assert compiled.matcher.match(subject) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    template=st.lists(
+        st.sampled_from(["{N}", "{N:int}", "-", ".", "a", "B"]), min_size=1, max_size=6
+    ),
+    host=st.lists(st.sampled_from(["a", "A", "b", "1", "-", ".", "/", "\u212a"]), max_size=10),
+)
+def test_host_templates_match_what_the_regex_matches(template: list[str], host: list[str]) -> None:
+    text = "".join(template) + ".Example.org:8000"
+    counter = iter(range(100))
+    while "{N" in text:
+        text = text.replace("{N", "{p" + str(next(counter)), 1)
+    subject = "".join(host) + ".example.ORG"
+    compiled = compile_template(text)
+    plain = compiled.regex.fullmatch(subject)
+    expected = None if plain is None else plain.groupdict()
+    assert compiled.match(subject) == expected
+    if compiled.matcher is not None:
+        assert compiled.matcher.match(subject) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "hostile"),
+    [
+        ("/{a}-{b}-{c}.{ext}", "/" + "a-" * 30_000),
+        ("/{a}-{b}-{c}.{ext}", "/" + "a-" * 30_000 + ".x/"),
+        ("/x/{a}{b}{c}{d}{e}/y", "/x/" + "a" * 60_000 + "/z"),
+        ("/{a}.{b}.{c}/{d}-{e}-{f}", "/a.b.c/" + "a" * 60_000 + "-a"),
+        ("{a}-{b}-{c}.example.org", "a-" * 30_000 + "example.org"),
+    ],
+)
+def test_hostile_segments_are_refused_without_backtracking(template: str, hostile: str) -> None:
+    # Without the linear matcher each of these takes hours (cubic or worse).
+    compiled = compile_template(template)
+    assert compiled.matcher is not None
+    assert compiled.match(hostile) is None
+
+
+def test_short_texts_use_the_regex_long_ones_the_matcher() -> None:
+    compiled = compile_template("/files/{name}.{ext}/{a}-{b}-{c}")
+    assert compiled.regex_limit == 64  # three parameters in a segment
+    expected = {"name": "report.final", "ext": "pdf", "a": "x", "b": "y", "c": "z"}
+    assert compiled.match("/files/report.final.pdf/x-y-z") == expected
+    long = "/files/" + "r" * 100 + ".pdf/x-y-z"
+    assert compiled.match(long) == {**expected, "name": "r" * 100}
+    assert compile_template("/files/{name}").regex_limit == 0
+
+
+def test_long_many_parameter_segments_still_match_exactly() -> None:
+    compiled = compile_template("/{a}-{b}-{c}.{ext}")
+    text = "/" + "a-" * 30_000 + "b.tar.gz"
+    expected = {"a": "a-" * 29_998 + "a", "b": "a", "c": "b.tar", "ext": "gz"}
+    assert compiled.match(text) == expected
+    assert compiled.match("/" + "x" * 10_000 + "-y-z.e") == {
+        "a": "x" * 10_000,
+        "b": "y",
+        "c": "z",
+        "ext": "e",
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "bound"),
+    [(1, MAX_SEGMENT_LENGTH), (2, MAX_SEGMENT_LENGTH), (3, 256), (4, 128), (9, 16)],
+)
+def test_segment_bounds(params: int, bound: int) -> None:
+    assert segment_bound(params) == bound
+
+
+def test_segments_the_matcher_cannot_split_are_bounded() -> None:
+    # int/float parameters beside others: the regex, up to a length bound.
+    mixed = compile_template("/{slug}-{id:int}/{v:int}")
+    assert mixed.match("/my-post-12/3") == {"slug": "my-post", "id": "12", "v": "3"}
+    long_slug = "x" * (MAX_SEGMENT_LENGTH - 3)
+    assert mixed.match(f"/{long_slug}-12/3") == {"slug": long_slug, "id": "12", "v": "3"}
+    assert mixed.match(f"/{long_slug}x-12/3") is None
+    assert mixed.match("/" + "1-" * 30_000 + "/3") is None
+    # a path parameter elsewhere: no matcher, the regex itself refuses long segments.
+    tail = compile_template("/{p:path}/{a}-{b}-{c}.{e}")
+    assert tail.matcher is None
+    assert tail.match("/x/y/a-b-c.d") == {"p": "x/y", "a": "a", "b": "b", "c": "c", "e": "d"}
+    assert tail.match("/x/" + "a" * 122 + "-b-c.d") is not None  # 128 characters
+    assert tail.match("/x/" + "a" * 123 + "-b-c.d") is None
+    assert tail.match("/x/" + "a-" * 30_000) is None
+    # custom regex parameters are left to the regex and its bound too.
+    assert compile_template("/{a:re:[a-]+}-{b}.{c}").matcher is None
+
+
+def test_non_ascii_hosts_and_literals_use_the_regex() -> None:
+    host = compile_template("{a}-{b}.example.org")
+    assert host.matcher is not None
+    assert host.matcher.match("\u00e9-x.example.org") == {"a": "\u00e9", "b": "x"}
+    assert host.match("\u00e9" * (MAX_SEGMENT_LENGTH + 1) + "-x.example.org") is None
+    kelvin = compile_template("{a}-{b}.\u212a.org")
+    assert kelvin.matcher is None
+    assert kelvin.match("a-b.k.org") == {"a": "a", "b": "b"}
+    assert compile_template("{a:int}-{b:int}.example.org").match("1-2.EXAMPLE.org") == {
+        "a": "1",
+        "b": "2",
+    }
 
 
 def test_a_mismatch_after_a_many_parameter_segment_does_not_backtrack() -> None:

@@ -373,6 +373,30 @@ async def test_host_routing(driver: Any) -> None:
     assert (await driver.http(app, "GET", "/users", host="[bad")).status == 200
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.com?x.example.org",
+        "x@a.example.org",
+        "a b.example.org",
+        "evil.com/x.example.org",
+        "a.example.org:99999",
+        "[::1",
+        "[zz]",
+    ],
+)
+async def test_host_routing_never_matches_a_malformed_host(driver: Any, host: str) -> None:
+    app = Router(
+        [
+            Host("{sub}.example.org", app=Router([Route("/", Echo("api"))])),
+            Host("{anything}", app=Router([Route("/", Echo("any"))])),
+            Host("[::1]", app=Echo("v6")),
+        ]
+    )
+    assert body(await driver.http(app, "GET", "/", host="a.example.org:80"))["label"] == "api"
+    assert (await driver.http(app, "GET", "/", host=host)).status == 404
+
+
 def test_host_validation() -> None:
     with pytest.raises(ValueError, match="must not start with '/'"):
         Host("/x", app=Echo("x"))

@@ -8,6 +8,7 @@ parameter is literal text.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,24 @@ _PARAM_HEAD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*
 _PORT = re.compile(r":[0-9]*$")
 _IDENTITY = (StringConvertor, PathConvertor, RegexConvertor)
 _TRUSTED = (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
+
+MAX_SEGMENT_LENGTH = 1024
+"""Longest path segment (or host) matched against a segment holding two parameters
+that the linear matcher cannot split (one with an ``int``, ``float`` or ``uuid``
+parameter, or any such segment in a template that also has ``path`` or ``re:``
+parameters); a longer one does not match (404), so hostile input cannot make the
+regex backtrack for long. The regex's cost grows with the power of the parameter
+count, so three parameters allow 256 characters and each further one halves that
+(see :func:`segment_bound`). Segments of ``str`` parameters and literals only
+(``{name}.{ext}``, ``{a}-{b}-{c}``) have no bound: they are split in linear time."""
+
+
+def segment_bound(params: int) -> int:
+    """The longest text a regex-matched segment with ``params`` parameters may have."""
+    if params <= 2:
+        return MAX_SEGMENT_LENGTH
+    return max(16, 256 >> (params - 3))
+
 
 IndexKey = tuple[tuple[str | None, ...], bool]
 """Where the index files a path template: its segments (``None`` = any one segment)
@@ -117,6 +136,94 @@ def parse_template(path: str) -> list[_Token]:
 
 
 @dataclass(frozen=True)
+class _Split:
+    """A segment of literals and ``str`` parameters: ``literals[0] {names[0]}
+    literals[1] ... {names[-1]} literals[-1]``."""
+
+    literals: tuple[str, ...]
+    names: tuple[str, ...]
+
+    def match(self, text: str, fold: bool) -> dict[str, str] | None:
+        """What ``[^/]+`` groups would capture, in linear time.
+
+        The regex gives each parameter the longest value that still lets the rest of
+        the segment match. The rest (``lit {p} lit ... {p} lit``) matches from every
+        position up to some bound, since ``[^/]+`` takes any text: one right-to-left
+        pass finds each literal's last usable occurrence, and those are exactly the
+        places the greedy regex would settle on.
+        """
+        if "/" in text:
+            return None
+        literals = self.literals
+        search = text.lower() if fold else text
+        first, last = literals[0], literals[-1]
+        start, end = len(first), len(text) - len(last)
+        if end - start < len(self.names) or not (
+            search.startswith(first) and search.endswith(last)
+        ):
+            return None
+        # bound: the last position where the rest of the segment may start.
+        bound = end - 1
+        ends: list[int] = []
+        for literal in literals[-2:0:-1]:
+            found = search.rfind(literal, start + 1, bound)
+            if found < 0:
+                return None
+            ends.append(found)
+            bound = found - 1
+        ends.reverse()
+        params: dict[str, str] = {}
+        position = start
+        for name, stop, literal in zip(self.names[:-1], ends, literals[1:-1], strict=True):
+            params[name] = text[position:stop]
+            position = stop + len(literal)
+        params[self.names[-1]] = text[position:end]
+        return params
+
+
+@dataclass(frozen=True)
+class _SegmentMatcher:
+    """Matches a template segment by segment (all its parameters stay in one segment)."""
+
+    segments: tuple[str | tuple[re.Pattern[str], int] | _Split, ...]
+    is_host: bool
+    regex: re.Pattern[str]
+    host_bound: int
+
+    def match(self, text: str) -> dict[str, str] | None:
+        if self.is_host:
+            if not text.isascii():
+                if len(text) > self.host_bound:
+                    return None
+                match = self.regex.fullmatch(text)
+                return None if match is None else match.groupdict()
+            pieces = [text]
+        else:
+            pieces = text.split("/")
+            if len(pieces) != len(self.segments):
+                return None
+        params: dict[str, str] = {}
+        for segment, piece in zip(self.segments, pieces, strict=True):
+            if isinstance(segment, _Split):
+                found = segment.match(piece, self.is_host)
+                if found is None:
+                    return None
+                params.update(found)
+            elif isinstance(segment, str):
+                if piece != segment:
+                    return None
+            else:
+                pattern, bound = segment
+                if len(piece) > bound:
+                    return None
+                match = pattern.fullmatch(piece)
+                if match is None:
+                    return None
+                params.update(match.groupdict())
+        return params
+
+
+@dataclass(frozen=True)
 class CompiledPath:
     """Everything the router needs to know about one template."""
 
@@ -131,6 +238,23 @@ class CompiledPath:
     """The parameters whose convertor changes the matched text (not ``str``/``path``)."""
     key: IndexKey | None
     """The index key (``None`` for host templates)."""
+    matcher: _SegmentMatcher | None = None
+    """A linear-time matcher, for templates whose segments hold several parameters."""
+    regex_limit: int = 0
+    """Texts up to this length go to the regex even when there is a matcher: it is
+    faster there, and its backtracking cannot cost much on so little text."""
+
+    def match(self, text: str) -> dict[str, str] | None:
+        """The named groups ``regex.fullmatch(text)`` captures, or ``None``.
+
+        Segments holding several parameters are matched without regex backtracking
+        (see ``MAX_SEGMENT_LENGTH``); the answer is the regex's whenever both finish.
+        """
+        matcher = self.matcher
+        if matcher is not None and len(text) > self.regex_limit:
+            return matcher.match(text)
+        match = self.regex.fullmatch(text)
+        return None if match is None else match.groupdict()
 
 
 def _index_key(tokens: list[_Token]) -> IndexKey:
@@ -152,16 +276,8 @@ def _index_key(tokens: list[_Token]) -> IndexKey:
     return tuple(segments), False
 
 
-def _path_regex(tokens: list[_Token], is_host: bool) -> str:
-    """The template's regex, segment by segment.
-
-    A segment holding two or more parameters (``{name}.{ext}``) is matched atomically:
-    a lookahead captures the segment up to its ``/`` (or the end) and a backreference
-    consumes it, so a later mismatch never backtracks through every way of splitting
-    it again. The chosen split is the one the plain regex would choose (every split
-    ends at the same place), so only the cost changes, never the result. Only segments
-    whose parameters are built-in convertors (which never match ``/``) are wrapped.
-    """
+def _segments(tokens: list[_Token], is_host: bool) -> list[list[str | _Param]]:
+    """The template's ``/``-separated segments (a host template is one segment)."""
     segments: list[list[str | _Param]] = [[]]
     for position, token in enumerate(tokens):
         if isinstance(token, _Param):
@@ -175,6 +291,67 @@ def _path_regex(tokens: list[_Token], is_host: bool) -> str:
                 segments.append([])
             if piece:
                 segments[-1].append(piece)
+    return segments
+
+
+def _segment_matcher(
+    tokens: list[_Token], is_host: bool, regex: re.Pattern[str]
+) -> _SegmentMatcher | None:
+    """A linear matcher when some segment holds several parameters and it is exact.
+
+    Exact when every parameter is a built-in convertor that never matches ``/``: then
+    the text splits at ``/`` into the template's segments, each matched on its own.
+    """
+    params = [token for token in tokens if isinstance(token, _Param)]
+    if not all(type(param.convertor) in _TRUSTED for param in params):
+        return None
+    compiled: list[str | tuple[re.Pattern[str], int] | _Split] = []
+    several = False
+    for segment in _segments(tokens, is_host):
+        names = [item.name for item in segment if isinstance(item, _Param)]
+        if not names:
+            compiled.append("".join(item for item in segment if isinstance(item, str)))
+            continue
+        several = several or len(names) > 1
+        if len(names) > 1 and all(
+            isinstance(item, str) or type(item.convertor) is StringConvertor for item in segment
+        ):
+            literals: list[str] = [""]
+            for item in segment:
+                if isinstance(item, str):
+                    if is_host and not item.isascii():
+                        return None  # Unicode case folding: leave it to the regex
+                    literals[-1] += item.lower() if is_host else item
+                else:
+                    literals.append("")
+            compiled.append(_Split(tuple(literals), tuple(names)))
+            continue
+        body = "".join(
+            f"(?P<{item.name}>{item.convertor.regex})"
+            if isinstance(item, _Param)
+            else re.escape(item)
+            for item in segment
+        )
+        # One parameter alone in its segment matches in linear time: no bound.
+        bound = segment_bound(len(names)) if len(names) > 1 else sys.maxsize
+        compiled.append((re.compile(body, re.IGNORECASE if is_host else 0), bound))
+    if not several:
+        return None
+    return _SegmentMatcher(tuple(compiled), is_host, regex, segment_bound(len(params)))
+
+
+def _path_regex(tokens: list[_Token], is_host: bool, bound: bool = False) -> str:
+    """The template's regex, segment by segment.
+
+    A segment holding two or more parameters (``{name}.{ext}``) is matched atomically:
+    a lookahead captures the segment up to its ``/`` (or the end) and a backreference
+    consumes it, so a later mismatch never backtracks through every way of splitting
+    it again. The chosen split is the one the plain regex would choose (every split
+    ends at the same place), so only the cost changes, never the result. Only segments
+    whose parameters are built-in convertors (which never match ``/``) are wrapped.
+    With ``bound``, such a segment longer than :func:`segment_bound` does not match.
+    """
+    segments = _segments(tokens, is_host)
     groups = 0
     rendered: list[str] = []
     for segment in segments:
@@ -194,6 +371,8 @@ def _path_regex(tokens: list[_Token], is_host: bool) -> str:
         text = "".join(body)
         if atomic:
             text = f"(?=({text})(?:/|\\Z))\\{helper}"
+            if bound:
+                text = f"(?![^/]{{{segment_bound(len(params)) + 1}}})" + text
         rendered.append(text)
     return "^" + "/".join(rendered) + "$"
 
@@ -222,7 +401,19 @@ def compile_template(path: str) -> CompiledPath:
             f"Duplicated param name{plural} {', '.join(duplicates)} at path {path}: "
             "each parameter name may appear once."
         )
-    regex = re.compile(_path_regex(tokens, is_host), re.IGNORECASE if is_host else 0)
+    flags = re.IGNORECASE if is_host else 0
+    regex = re.compile(_path_regex(tokens, is_host), flags)
+    matcher = _segment_matcher(tokens, is_host, regex)
+    regex_limit = 0
+    if matcher is not None:
+        most = max(
+            sum(isinstance(item, _Param) for item in segment)
+            for segment in _segments(tokens, is_host)
+        )
+        regex_limit = segment_bound(most) // 4
+    else:
+        # No linear matcher: the regex itself refuses over-long many-parameter segments.
+        regex = re.compile(_path_regex(tokens, is_host, bound=True), flags)
     slash_checked = tuple(
         name
         for name, convertor in convertors.items()
@@ -241,6 +432,8 @@ def compile_template(path: str) -> CompiledPath:
         parts=tuple(parts),
         slash_checked=slash_checked,
         key=None if is_host else _index_key(tokens),
+        matcher=matcher,
+        regex_limit=regex_limit,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, cast
 
 from asgi_core.concurrency import run_in_threadpool
-from asgi_core.datastructures import URLPath
+from asgi_core.datastructures import URLPath, _is_valid_host
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, get_limits
 from asgi_core.requests import Request
@@ -121,10 +121,10 @@ def _wrap(app: ASGIApp, middleware: Sequence[MiddlewareEntry] | None) -> ASGIApp
 
 def _match_params(compiled: CompiledPath, text: str, scope: Scope) -> dict[str, Any] | None:
     """Match ``text`` against a template: the merged path params, or ``None``."""
-    match = compiled.regex.fullmatch(text)
-    if match is None:
+    found = compiled.match(text)
+    if found is None:
         return None
-    params: dict[str, Any] = match.groupdict()
+    params: dict[str, Any] = found
     for name in compiled.slash_checked:
         if "/" in params[name]:
             return None
@@ -418,13 +418,20 @@ class Mount(BaseRoute):
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self.app!r})"
 
 
-def _request_host(scope: Scope) -> str:
-    """The Host header without its port (``""`` when absent)."""
+def _request_host(scope: Scope) -> str | None:
+    """The Host header without its port (``""`` when absent, ``None`` when malformed).
+
+    Only a clean ``host[:port]`` (a registered name, IPv4, or a bracketed IPv6 literal,
+    port <= 65535) is matched, with the validation ``request.url`` applies: anything
+    carrying userinfo, a path, a query or spaces matches no ``Host`` route.
+    """
     for key, value in scope.get("headers", ()):
         if key == b"host":
             host: str = value.decode("latin-1")
+            if not _is_valid_host(host):
+                return None
             if host.startswith("["):
-                return host[: host.find("]") + 1] or host
+                return host[: host.find("]") + 1]
             return host.split(":", 1)[0]
     return ""
 
@@ -452,7 +459,10 @@ class Host(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
             return Match.NONE, {}
-        params = _match_params(self._compiled, _request_host(scope), scope)
+        host = _request_host(scope)
+        if host is None:
+            return Match.NONE, {}
+        params = _match_params(self._compiled, host, scope)
         if params is None:
             return Match.NONE, {}
         return Match.FULL, {"path_params": params, "endpoint": self.app, "route": self}
