@@ -75,6 +75,23 @@ async def test_raw_path_is_kept_and_server_used_without_host() -> None:
 
 
 @pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"raw_path": b"/p\r\nSet-Cookie: x=1"}, b"/p%0D%0ASet-Cookie:%20x=1?x=1"),
+        ({"query_string": b"a=\r\nSet-Cookie: x=1"}, b"/a%20b?a=%0D%0ASet-Cookie:%20x=1"),
+        ({"query_string": b"a=\x00\x1b\x7f\xff%41"}, b"/a%20b?a=%00%1B%7F%FF%41"),
+        ({"raw_path": b"/ok%20/~!$", "query_string": b"q=%0A"}, b"/ok%20/~!$?q=%0A"),
+    ],
+)
+async def test_location_never_carries_control_bytes(
+    changes: dict[str, Any], expected: bytes
+) -> None:
+    sent = await run(changes)
+    assert sent[0]["status"] == 307
+    assert location(sent) == b"https://example.com" + expected
+
+
+@pytest.mark.parametrize(
     "host",
     [b"evil.com/path", b"user@example.com", b"exa mple.com", b"example.com:99999", b"", b"[::zz]"],
 )

@@ -106,6 +106,10 @@ async def test_www_redirect() -> None:
     sent = await run(app, b"example.com:8443")
     assert sent[0]["status"] == 307
     assert dict(sent[0]["headers"])[b"location"] == b"https://www.example.com:8443/p?q=1"
+    sent = await run(app, b"example.com", raw_path=b"/p\r\nX: y", query_string=b"a=\n\x00")
+    assert (
+        dict(sent[0]["headers"])[b"location"] == b"https://www.example.com/p%0D%0AX:%20y?a=%0A%00"
+    )
     no_redirect = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"], www_redirect=False)
     sent = await run(no_redirect, b"example.com")
     assert sent[0]["status"] == 400

@@ -18,6 +18,9 @@ RawHeaders = list[tuple[bytes, bytes]]
 _HOST = re.compile(r"(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::([0-9]{0,5}))?")
 _HOST_CACHE: dict[str, tuple[str, int | None] | None] = {}
 _HOST_CACHE_SIZE = 1024
+# Bytes that may go into a Location header as they are: visible ASCII (0x21-0x7E).
+_UNSAFE_TARGET = re.compile(rb"[^\x21-\x7e]")
+_VISIBLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
 
 
 def find_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -75,15 +78,26 @@ def netloc(host: str, port: int | None) -> str:
     return text if port is None else f"{text}:{port}"
 
 
+def _visible(raw: bytes) -> str:
+    """``raw`` as text, every byte outside 0x21-0x7E percent-encoded (existing escapes kept)."""
+    if _UNSAFE_TARGET.search(raw):
+        return quote(raw, safe=_VISIBLE_ASCII)
+    return raw.decode("ascii")
+
+
 def target(scope: Scope) -> str:
-    """The request's path and query string, percent-encoded, for a ``Location``."""
+    """The request's path and query string, percent-encoded, for a ``Location``.
+
+    Bytes a lenient server may pass through (CR, LF, NUL, other controls, spaces,
+    non-ASCII) are percent-encoded, so they can never end or split the header.
+    """
     raw = scope.get("raw_path")
     if isinstance(raw, bytes) and raw.startswith(b"/"):
-        path = raw.decode("latin-1")
+        path = _visible(raw)
     else:
         path = quote(scope.get("path", "/") or "/", safe="/:@!$&'()*+,;=-._~")
     query = scope.get("query_string", b"")
-    return f"{path}?{query.decode('latin-1')}" if query else path
+    return f"{path}?{_visible(query)}" if query else path
 
 
 def add_vary(headers: RawHeaders, token: bytes) -> None:
