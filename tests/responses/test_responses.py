@@ -85,6 +85,30 @@ def test_user_headers_win() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("x-a", "1\r\nSet-Cookie: b=2"),
+        ("x-a\r\nb", "1"),
+        ("x-a", "1\n"),
+        ("x-a", "a\x00b"),
+        ("x-a\rb", "1"),
+    ],
+)
+def test_headers_argument_refuses_cr_lf_nul(key: str, value: str) -> None:
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        PlainTextResponse("x", headers={"x-ok": "1", key: value})
+
+
+def test_headers_argument_keeps_tabs_and_latin_1_text() -> None:
+    response = Response(b"", headers={"x-a": "a\tb", "x-b": "caf\xe9\xa0", "x-c": "\x7f"})
+    assert response.raw_headers[:3] == [
+        (b"x-a", b"a\tb"),
+        (b"x-b", b"caf\xe9\xa0"),
+        (b"x-c", b"\x7f"),
+    ]
+
+
 def test_headers_write_through_to_raw_headers() -> None:
     response = Response(b"")
     assert response.headers is response.headers

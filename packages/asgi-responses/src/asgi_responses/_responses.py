@@ -38,6 +38,8 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Characters that must never reach a Set-Cookie header from an attribute value.
 _UNSAFE_ATTRIBUTE = re.compile(r"[\x00-\x1f\x7f;]")
+# Characters that would let a header name or value inject another header.
+_HEADER_INJECTION = re.compile(r"[\r\n\0]")
 _SAMESITE = frozenset({"strict", "lax", "none"})
 _COOKIE_QUOTER: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
 
@@ -90,10 +92,15 @@ class Response:
             raw_headers: list[tuple[bytes, bytes]] = []
             add_length = add_type = True
         else:
-            raw_headers = [
-                (key.lower().encode("latin-1"), value.encode("latin-1"))
-                for key, value in headers.items()
-            ]
+            raw_headers = []
+            for key, value in headers.items():
+                # One cheap test per header; the regex runs only on unusual text.
+                text = key + value
+                if not text.isprintable() and _HEADER_INJECTION.search(text):
+                    raise ValueError(
+                        f"Header {key!r}: {value!r} contains CR, LF or NUL, which is not allowed."
+                    )
+                raw_headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
             names = {name for name, _ in raw_headers}
             add_length = b"content-length" not in names
             add_type = b"content-type" not in names
