@@ -99,13 +99,21 @@ class Lifespan:
 
     async def startup(self) -> None:
         """Send ``lifespan.startup`` and wait for the app's answer."""
-        await self._step("startup")
+        try:
+            await self._step("startup")
+        except BaseException:
+            # A failed startup ends the lifespan: no shutdown follows.
+            self._close_streams()
+            raise
 
     async def shutdown(self) -> None:
         """Send ``lifespan.shutdown``, wait for the answer, then for the app to return."""
-        if self._supported:
-            await self._step("shutdown")
-        await self._wait_finished("shutdown")
+        try:
+            if self._supported:
+                await self._step("shutdown")
+            await self._wait_finished("shutdown")
+        finally:
+            self._close_streams()
         if self._error is not None and self._supported:
             raise self._error
 
@@ -113,3 +121,8 @@ class Lifespan:
         """Cancel the lifespan task and wait until it has stopped."""
         self._cancel_scope.cancel()
         await self._finished.wait()
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        for stream in (self._to_app_in, self._to_app, self._from_app_in, self._from_app):
+            stream.close()

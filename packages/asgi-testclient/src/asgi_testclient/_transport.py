@@ -195,6 +195,11 @@ class _HTTPExchange:
                 await self._app(self._scope, self._receive, self._send)
         except Exception as exc:  # noqa: BLE001 - re-raised in the test, or a 500
             self._error = exc
+        except anyio.get_cancelled_exc_class():
+            # The client itself is closing (its portal or task group): the response will
+            # not be read through it, so its end of the stream is closed too.
+            self._events.close()
+            raise
         finally:
             self._complete.set()
             self._events_in.close()
@@ -270,7 +275,10 @@ class _HTTPExchange:
         try:
             with anyio.fail_after(timeout):
                 return await self._events.receive()
-        except anyio.EndOfStream:
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            # The app has returned and every event was read (or the client closed):
+            # nothing more can come.
+            self._events.close()
             return None
         except TimeoutError:
             await self.aclose()
@@ -322,6 +330,7 @@ class _HTTPExchange:
         """Cancel the app (the client went away) and wait until it has stopped."""
         self._cancel_scope.cancel()
         await self._finished.wait()
+        self._events.close()
 
     def extensions(self) -> dict[str, Any]:
         """The response extensions recorded so far (trailers, early hints, debug)."""
@@ -473,6 +482,7 @@ class AsyncASGITransport(httpx.AsyncBaseTransport):
         with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
             await exchange.run()
         if scope.cancelled_caught:
+            await exchange.aclose()
             raise TimeoutError(
                 f"The ASGI app did not finish {exchange.what} within {timeout} s. Outside "
                 "`async with AsyncTestClient(app) as client:` a response is read whole "

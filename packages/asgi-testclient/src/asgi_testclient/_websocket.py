@@ -67,6 +67,7 @@ class _Channel:
         self._error: Exception | None = None
         self._state = "connecting"
         self._client_closed = False
+        self._streams_closed = False
 
     async def run(self) -> None:
         try:
@@ -108,6 +109,8 @@ class _Channel:
         await self._to_app_in.send({"type": "websocket.connect"})
         message = await self._next()
         if message is None:
+            # The app has returned: the connection is over before it began.
+            self._close_streams()
             error = self._failure() or WebSocketDenialResponse(
                 500, content=b"Internal Server Error", request=self._request
             )
@@ -138,7 +141,8 @@ class _Channel:
     async def send(self, message: Message) -> None:
         if message["type"] == "websocket.disconnect":
             self._client_closed = True
-        await self._to_app_in.send(message)
+        if not self._streams_closed:  # once the app is gone, messages go nowhere
+            await self._to_app_in.send(message)
 
     async def receive(self) -> Message:
         message = await self._next()
@@ -168,6 +172,8 @@ class _Channel:
         except TimeoutError:
             await self.aclose()
             raise timeout_error(f"the disconnect of {self._what}", self._timeout) from None
+        finally:
+            self._close_streams()
         error = self._failure()
         if error is not None:
             raise error
@@ -175,6 +181,12 @@ class _Channel:
     async def aclose(self) -> None:
         self._cancel_scope.cancel()
         await self._finished.wait()
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        self._streams_closed = True
+        for stream in (self._to_app_in, self._to_app, self._from_app_in, self._from_app):
+            stream.close()
 
 
 # -- message helpers shared by the two sessions -------------------------------------------
