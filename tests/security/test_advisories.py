@@ -168,12 +168,6 @@ async def test_GHSA_f96h_pmfr_66vw_CVE_2024_47874_unbounded_text_field(measure) 
     assert cost.seconds < 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: asgi_core.datastructures.UploadFile.write writes in the event loop "
-    "while the file is in memory, so the write that rolls a spooled file over to disk "
-    "runs the rollover in the event loop thread (see security-findings.md)",
-)
 @pytest.mark.anyio
 async def test_GHSA_2c2j_9gv5_cj73_CVE_2025_54121_rollover_blocks_event_loop(
     monkeypatch: pytest.MonkeyPatch,

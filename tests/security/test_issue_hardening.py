@@ -140,12 +140,6 @@ async def test_gap_100000_deep_json_is_400_not_500(measure) -> None:
     assert memory.peak_bytes < 8 * MiB
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (low): asgi_core._parsers.json_depth strips strings with re.sub, "
-    "allocating ~40x the body for documents made of many short strings "
-    "(see security-findings.md)",
-)
 def test_json_depth_check_memory_is_proportionate(measure) -> None:
     body = b'{"a":' * 100_000  # 500 KB, 100,000 levels, 100,000 strings
     with measure() as cost, pytest.raises(ParseError):
@@ -624,11 +618,6 @@ async def test_url_for_redirects_and_trusted_host_never_use_a_malformed_host(hos
         assert httpx.URL(redirected.headers["location"]).path == "/named"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: asgi_routing._routes._request_host matches Host routes against the "
-    "raw Host header without validating it (see security-findings.md)",
-)
 @pytest.mark.anyio
 @pytest.mark.parametrize("host", ["evil.com?x.example.org", "x@a.example.org", "a b.example.org"])
 async def test_host_routing_never_matches_a_malformed_host(host: str) -> None:
@@ -692,11 +681,6 @@ def test_mutable_headers_refuse_cr_lf_nul(key: str, value: str) -> None:
     assert headers.raw == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: asgi_responses._responses.Response.init_headers encodes the headers= "
-    "mapping without refusing CR, LF or NUL (see security-findings.md)",
-)
 @pytest.mark.parametrize(("key", "value"), HEADER_INJECTIONS)
 def test_response_headers_argument_refuses_cr_lf_nul(key: str, value: str) -> None:
     with pytest.raises(ValueError):
@@ -766,11 +750,6 @@ async def test_redirects_from_a_clean_target_are_clean() -> None:
         assert not any(byte < 0x21 or byte == 0x7F for byte in location)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: asgi_middleware._a_asgi.target copies raw_path and query_string "
-    "verbatim into the Location header (see security-findings.md)",
-)
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     "changes",
@@ -800,12 +779,6 @@ def test_json_limit_message_is_safe_to_show() -> None:
     json.dumps(str(info.value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: asgi_core.formparsers.MultiPartParser has no preamble/epilogue size "
-    "limit of its own; only max_body_size (None by default) bounds them "
-    "(see security-findings.md)",
-)
 @pytest.mark.anyio
 @pytest.mark.parametrize("where", ["preamble", "epilogue"])
 async def test_multipart_preamble_and_epilogue_are_limited(where: str) -> None:
@@ -818,12 +791,6 @@ async def test_multipart_preamble_and_epilogue_are_limited(where: str) -> None:
     assert response.status_code in (400, 413)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (low): asgi_core.datastructures.URLPath.make_absolute_url builds "
-    "'http:///named' (empty authority) when the base URL is relative, i.e. when the "
-    "Host is malformed and the scope has no server address (see security-findings.md)",
-)
 def test_url_for_without_any_valid_authority_is_not_malformed() -> None:
     scope = {
         "type": "http",
