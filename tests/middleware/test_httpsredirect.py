@@ -123,3 +123,28 @@ async def test_websocket_is_redirected_or_closed() -> None:
         {"type": "websocket", "scheme": "ws", "headers": [(b"host", b"a/b")], "extensions": None}
     )
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": "Invalid host header"}]
+
+
+@pytest.mark.parametrize("kind", ["http", "websocket"])
+async def test_a_scope_without_scheme_is_plain_and_redirected(kind: str) -> None:
+    """The ASGI spec makes "scheme" optional, defaulting to http/ws: never fail open."""
+    scope: dict[str, Any] = {
+        "type": kind,
+        "path": "/p",
+        "query_string": b"",
+        "headers": [(b"host", b"example.com")],
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await HTTPSRedirectMiddleware(ok)(scope, receive, send)
+    if kind == "http":
+        assert sent[0]["status"] == 307
+        assert location(sent) == b"https://example.com/p"
+    else:
+        assert sent[0]["type"] != "websocket.accept"

@@ -15,6 +15,8 @@ from asgi_middleware._a_asgi import (
 __all__ = ["HTTPSRedirectMiddleware"]
 
 _SECURE = {"http": "https", "ws": "wss"}
+# The ASGI spec: a scope without "scheme" is plain http (or ws); never fail open.
+_DEFAULT_SCHEME = {"http": "http", "websocket": "ws"}
 
 
 class HTTPSRedirectMiddleware:
@@ -31,7 +33,8 @@ class HTTPSRedirectMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        scheme = _SECURE.get(scope.get("scheme", "")) if kind in ("http", "websocket") else None
+        default = _DEFAULT_SCHEME.get(kind)
+        scheme = None if default is None else _SECURE.get(scope.get("scheme", default))
         if scheme is None:
             await self.app(scope, receive, send)
             return
