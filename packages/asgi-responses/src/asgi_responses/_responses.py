@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import functools
 import http.cookies
 import json
 import re
@@ -33,6 +34,11 @@ Content = str | bytes | memoryview
 ContentStream = AsyncIterable[Content] | Iterable[Content]
 
 _NO_BODY_STATUS = frozenset({204, 304})
+_BYTES_LIKE = (bytes, memoryview)
+
+# JSONResponse's encoder, built once (``json.dumps`` with options builds one per call).
+# Encoding keeps no state between calls, so one instance serves every response.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 # RFC 9110 token characters: what a cookie name may contain.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -80,9 +86,11 @@ class Response:
 
     def render(self, content: Any) -> bytes | memoryview:
         """Turn ``content`` into the body bytes."""
+        if type(content) is str:
+            return content.encode(self.charset)
         if content is None:
             return b""
-        if isinstance(content, bytes | memoryview):
+        if isinstance(content, _BYTES_LIKE):
             return content
         return str(content).encode(self.charset)
 
@@ -108,13 +116,11 @@ class Response:
         body = getattr(self, "body", None)
         status = self.status_code
         if body is not None and add_length and not (status < 200 or status in _NO_BODY_STATUS):
-            raw_headers.append((b"content-length", str(len(body)).encode("latin-1")))
+            raw_headers.append((b"content-length", b"%d" % len(body)))
 
         media_type = self.media_type
         if media_type is not None and add_type:
-            if media_type.startswith("text/") and "charset=" not in media_type.lower():
-                media_type += "; charset=" + self.charset
-            raw_headers.append((b"content-type", media_type.encode("latin-1")))
+            raw_headers.append(_content_type_header(media_type, self.charset))
 
         self.raw_headers = raw_headers
 
@@ -184,17 +190,14 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        prefix = "websocket." if scope["type"] == "websocket" else ""
+        if scope["type"] == "websocket":
+            start, body_type = "websocket.http.response.start", "websocket.http.response.body"
+        else:
+            start, body_type = "http.response.start", "http.response.body"
         body = b"" if scope.get("method") == "HEAD" else self.body
         try:
-            await send(
-                {
-                    "type": prefix + "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            await send({"type": prefix + "http.response.body", "body": body})
+            await send({"type": start, "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": body_type, "body": body})
         except OSError:
             pass  # ASGI 2.4: the server raises OSError when the client is gone.
         if self.background is not None:
@@ -222,13 +225,7 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            content,
-            ensure_ascii=False,
-            allow_nan=False,
-            indent=None,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        return _JSON_ENCODER.encode(content).encode("utf-8")
 
 
 class RedirectResponse(Response):
@@ -362,6 +359,14 @@ async def _iterate_in_thread(iterable: Iterable[Content]) -> AsyncIterator[Conte
 
 
 _DONE: Any = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    """The encoded ``Content-Type`` header; ``text/*`` gets the charset if it names none."""
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=" + charset
+    return (b"content-type", media_type.encode("latin-1"))
 
 
 def _http_date(timestamp: float) -> str:
