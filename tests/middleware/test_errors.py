@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from asgi_core.exceptions import HTTPException
 from asgi_core.requests import ClientDisconnect, Request
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_middleware.errors import ServerErrorMiddleware
+from asgi_middleware.exceptions import ExceptionMiddleware
 from asgi_responses import JSONResponse, PlainTextResponse, Response
 
 pytestmark = pytest.mark.anyio
@@ -298,3 +300,60 @@ async def test_other_scopes_pass_through_untouched(kind: str) -> None:
     with pytest.raises(ValueError, match=kind):
         await ServerErrorMiddleware(app, debug=True)({"type": kind}, server.receive, server.send)
     assert server.sent == []
+
+
+# -- around an ExceptionMiddleware (as App stacks them) ---------------------------------
+
+
+class SubclassedExceptionMiddleware(ExceptionMiddleware):
+    """Not exactly ExceptionMiddleware: the two layers each wrap ``send``."""
+
+
+exception_layers = pytest.mark.parametrize(
+    "layer", [ExceptionMiddleware, SubclassedExceptionMiddleware], ids=["direct", "subclass"]
+)
+
+
+@exception_layers
+async def test_handled_exception_is_answered_inside(layer: type[ExceptionMiddleware]) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise HTTPException(418, detail="teapot")
+
+    server = Recorder()
+    await ServerErrorMiddleware(layer(app))(http_scope(), server.receive, server.send)
+    assert (server.status, server.body) == (418, "teapot")
+
+
+@exception_layers
+async def test_unhandled_exception_gets_the_500(layer: type[ExceptionMiddleware]) -> None:
+    server = Recorder()
+    with pytest.raises(ValueError):
+        await ServerErrorMiddleware(layer(failing_app))(http_scope(), server.receive, server.send)
+    assert (server.status, server.body) == (500, "Internal Server Error")
+
+
+@exception_layers
+async def test_handled_exception_after_the_start(layer: type[ExceptionMiddleware]) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise HTTPException(400)
+
+    server = Recorder()
+    with pytest.raises(RuntimeError, match="response already started"):
+        await ServerErrorMiddleware(layer(app))(http_scope(), server.receive, server.send)
+    assert server.status == 200
+    assert len(server.sent) == 1
+
+
+@exception_layers
+async def test_send_failures_inside_are_quiet(layer: type[ExceptionMiddleware]) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def refused(scope: Scope, receive: Receive, send: Send) -> None:
+        raise HTTPException(403)
+
+    for inner in (app, refused):
+        server = Recorder(send_error=ConnectionResetError("gone"))
+        await ServerErrorMiddleware(layer(inner))(http_scope(), server.receive, server.send)
+        assert server.sent == []

@@ -22,8 +22,9 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from asgi_core.requests import ClientDisconnect, Request
-from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware._b_utils import _b_call_handler
+from asgi_middleware.exceptions import ExceptionMiddleware, _SendTracker
 from asgi_responses import HTMLResponse, PlainTextResponse, Response
 
 __all__ = ["ServerErrorMiddleware"]
@@ -69,28 +70,22 @@ class ServerErrorMiddleware:
             await self.app(scope, receive, send)
             return
 
-        response_started = False
-        send_failed: OSError | None = None
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal response_started, send_failed
-            if message["type"] == "http.response.start":
-                response_started = True
-            try:
-                await send(message)
-            except OSError as exc:
-                send_failed = exc
-                raise
-
+        tracker = _SendTracker(send)
+        app = self.app
         try:
-            await self.app(scope, receive, tracked_send)
+            if type(app) is ExceptionMiddleware:
+                # Share one send wrapper with the ExceptionMiddleware right inside.
+                await app._call_tracked(scope, receive, tracker)
+            else:
+                await app(scope, receive, tracker.track)
         except Exception as exc:
+            send_failed = tracker.failed
             if isinstance(exc, ClientDisconnect) or (
                 send_failed is not None and _caused_by(exc, send_failed)
             ):
                 logger.debug("client disconnected: %r", exc)
                 return
-            if not response_started:
+            if not tracker.started:
                 request = Request(scope)
                 if self.debug:
                     response = self.debug_response(request, exc)

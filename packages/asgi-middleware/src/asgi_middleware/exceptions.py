@@ -30,6 +30,32 @@ it) and its return value is ignored."""
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
+class _SendTracker:
+    """``send`` wrapped to remember whether the response started and what ``OSError``
+    it raised (a client that went away).
+
+    :class:`~asgi_middleware.errors.ServerErrorMiddleware` makes one per request; an
+    :class:`ExceptionMiddleware` right inside it reads the same tracker instead of
+    wrapping ``send`` a second time.
+    """
+
+    __slots__ = ("failed", "send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+        self.failed: OSError | None = None
+
+    async def track(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        try:
+            await self.send(message)
+        except OSError as exc:
+            self.failed = exc
+            raise
+
+
 class ExceptionMiddleware:
     """Send the response of the handler registered for an exception the app raised.
 
@@ -87,11 +113,12 @@ class ExceptionMiddleware:
 
         response_started = False
 
-        async def tracked_send(message: Message) -> None:
+        # A plain function handing back send's awaitable: no extra coroutine per message.
+        def tracked_send(message: Message) -> Awaitable[None]:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, tracked_send)
@@ -99,21 +126,41 @@ class ExceptionMiddleware:
             handler = self._lookup(exc)
             if handler is None:
                 raise
-            if response_started:
+            await self._respond(handler, exc, response_started, scope, receive, send)
+
+    async def _call_tracked(self, scope: Scope, receive: Receive, tracker: _SendTracker) -> None:
+        """:meth:`__call__` for an HTTP request whose ``send`` ``tracker`` already wraps."""
+        try:
+            await self.app(scope, receive, tracker.track)
+        except Exception as exc:
+            handler = self._lookup(exc)
+            if handler is None:
+                raise
+            await self._respond(handler, exc, tracker.started, scope, receive, tracker.track)
+
+    async def _respond(
+        self,
+        handler: ExceptionHandler,
+        exc: Exception,
+        response_started: bool,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Answer ``exc`` with ``handler`` (called while ``exc`` is being handled)."""
+        if response_started:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            response = await _b_call_handler(handler, request, exc)
+            if response is None:
                 raise RuntimeError(
-                    "Caught handled exception, but response already started."
+                    f"The exception handler {handler!r} returned no response for {exc!r}."
                 ) from exc
-            if scope["type"] == "http":
-                request = Request(scope, receive)
-                response = await _b_call_handler(handler, request, exc)
-                if response is None:
-                    raise RuntimeError(
-                        f"The exception handler {handler!r} returned no response for {exc!r}."
-                    ) from exc
-                await response(scope, receive, send)
-            else:
-                websocket = WebSocket(scope, receive, send)
-                await _b_call_handler(handler, websocket, exc)
+            await response(scope, receive, send)
+        else:
+            websocket = WebSocket(scope, receive, send)
+            await _b_call_handler(handler, websocket, exc)
 
     async def http_exception(self, conn: HTTPConnection, exc: Exception) -> Response | None:
         """The default ``HTTPException`` handler.
