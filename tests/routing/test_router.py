@@ -187,6 +187,13 @@ async def test_max_body_size_sets_the_scope_limits(driver: Any) -> None:
     assert LIMITS_KEY not in result.scope
 
 
+async def test_max_body_size_of_a_route_used_alone(driver: Any) -> None:
+    route = Route("/upload", Echo("up"), max_body_size=10)
+    scope_limits = RequestLimits(max_json_depth=5)
+    result = await driver.http(route, "POST", "/upload", **{LIMITS_KEY: scope_limits})
+    assert result.scope[LIMITS_KEY] == RequestLimits(max_json_depth=5, max_body_size=10)
+
+
 class Tag:
     """A middleware that adds a response header."""
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, SupportsIndex
 from urllib.parse import quote
 
 from asgi_core.datastructures import URL, URLPath
 from asgi_core.exceptions import HTTPException
+from asgi_core.limits import LIMITS_KEY, get_limits
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocketClose
 from asgi_responses import PlainTextResponse, RedirectResponse
@@ -114,6 +116,26 @@ def _build_index(routes: Sequence[BaseRoute], scope_type: str) -> RouteIndex:
     return RouteIndex(entries)
 
 
+def _plain_routes(routes: Sequence[BaseRoute]) -> list[Route | None]:
+    """Per position: the route if the router may match and handle it inline.
+
+    That is a :class:`Route` whose ``matches`` and ``handle`` are ours, so inlining
+    them changes nothing; any other route (or a subclass overriding either) is ``None``.
+    """
+    plain: list[Route | None] = []
+    for route in routes:
+        kind = type(route)
+        if (
+            isinstance(route, Route)
+            and kind.matches is Route.matches
+            and kind.handle is Route.handle
+        ):
+            plain.append(route)
+        else:
+            plain.append(None)
+    return plain
+
+
 class Router:
     """A routing table as an ASGI app, mountable anywhere.
 
@@ -161,6 +183,8 @@ class Router:
         routes = self._routes
         self._http_index = _build_index(routes, "http")
         self._websocket_index = _build_index(routes, "websocket")
+        self._http_plain = _plain_routes(routes)
+        self._websocket_plain: list[Route | None] = [None] * len(routes)
         self._indexed_version = routes.version
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,18 +199,35 @@ class Router:
             self._reindex()
         scope_type = scope["type"]
         if scope_type == "http":
-            index = self._http_index
+            index, plain = self._http_index, self._http_plain
         elif scope_type == "websocket":
-            index = self._websocket_index
+            index, plain = self._websocket_index, self._websocket_plain
         elif scope_type == "lifespan":
             await self.lifespan(scope, receive, send)
             return
         else:
             raise RuntimeError(f"Router cannot handle ASGI scope type {scope_type!r}.")
-        route_path = get_route_path(scope)
+        route_path = get_route_path(scope) if scope.get("root_path") else scope["path"]
         partials: list[BaseRoute] | None = None
         partial_scope: Scope | None = None
         for position in index.candidates(route_path):
+            plain_route = plain[position]
+            if plain_route is not None:
+                # Route.matches then Route.handle, inlined (the common case).
+                params = plain_route._path_params(route_path, scope)
+                if params is None:
+                    continue
+                methods = plain_route.methods
+                if not methods or scope["method"] in methods:
+                    scope["endpoint"] = plain_route.endpoint
+                    scope["path_params"] = params
+                    scope["route"] = plain_route
+                    if plain_route.max_body_size is not None:
+                        scope[LIMITS_KEY] = dataclasses.replace(
+                            get_limits(scope), max_body_size=plain_route.max_body_size
+                        )
+                    await plain_route.app(scope, receive, send)
+                    return
             route = routes[position]
             match, child_scope = route.matches(scope)
             if match is Match.FULL:

@@ -91,17 +91,22 @@ def request_response(
     func: Callable[[Request], Awaitable[Response] | Response],
 ) -> ASGIApp:
     """Turn ``func(request) -> response`` (sync functions run in a thread) into an ASGI app."""
-    is_async = _is_async_callable(func)
+    if _is_async_callable(func):
+        async_func = cast(Callable[[Request], Awaitable[Response]], func)
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive, send)
-        if is_async:
-            response = await cast(Awaitable[Response], func(request))
-        else:
-            response = cast(Response, await run_in_threadpool(func, request))
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await async_func(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        return app
+
+    sync_func = cast(Callable[[Request], Response], func)
+
+    async def sync_app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await run_in_threadpool(sync_func, Request(scope, receive, send))
         await response(scope, receive, send)
 
-    return app
+    return sync_app
 
 
 def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
@@ -241,19 +246,21 @@ class Route(BaseRoute):
         self.path_format = self._compiled.format
         self.param_convertors: dict[str, Convertor[Any]] = self._compiled.convertors
 
+    def _path_params(self, route_path: str, scope: Scope) -> dict[str, Any] | None:
+        """The path params if ``route_path`` matches this route's path, else ``None``."""
+        if self._static:
+            if route_path != self.path:
+                return None
+            outer = scope.get("path_params")
+            return dict(outer) if outer else {}
+        return _match_params(self._compiled, route_path, scope)
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
-        route_path = get_route_path(scope)
-        params: dict[str, Any] | None
-        if self._static:
-            if route_path != self.path:
-                return Match.NONE, {}
-            params = dict(scope.get("path_params", ()))
-        else:
-            params = _match_params(self._compiled, route_path, scope)
-            if params is None:
-                return Match.NONE, {}
+        params = self._path_params(get_route_path(scope), scope)
+        if params is None:
+            return Match.NONE, {}
         child_scope = {"endpoint": self.endpoint, "path_params": params, "route": self}
         if self.methods and scope["method"] not in self.methods:
             return Match.PARTIAL, child_scope
