@@ -282,3 +282,18 @@ def test_limits_apply_to_every_request() -> None:
     assert client.post("/json", json=[[1]]).json() == [[1]]
     assert client.post("/json", json=[[[1]]]).status_code == 400
     assert client.post("/json", json=["x" * 100]).status_code == 413
+
+
+def test_a_replaced_router_is_called_as_it_is() -> None:
+    calls: list[str] = []
+
+    class CountingRouter(Router):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            calls.append(scope["type"])
+            await super().__call__(scope, receive, send)
+
+    app = App()
+    app.router = CountingRouter([Route("/", hello)])
+    assert TestClient(app).get("/").text == "hello"
+    assert calls == ["http"]
+    assert TestClient(app).get("/missing").status_code == 404

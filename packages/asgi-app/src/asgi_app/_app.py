@@ -69,7 +69,11 @@ class App:
             stack.append(Middleware(RequestBodyLimitMiddleware, max_body_size=self.max_body_size))
         stack += self.user_middleware
         stack.append(Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug))
-        app: ASGIApp = self.router
+        router = self.router
+        # A stock Router's __call__ only forwards to its own stack: go there directly.
+        app: ASGIApp = (
+            router.middleware_stack if type(router).__call__ is Router.__call__ else router
+        )
         for cls, args, kwargs in reversed(stack):
             app = cls(app, *args, **kwargs)
         return app
