@@ -489,3 +489,13 @@ def test_atomic_segments_count_groups_of_custom_convertors() -> None:
     match = regex.fullmatch("/12x/f.tar.gz/7-z")
     assert match is not None
     assert match.groupdict() == {"g": "12x", "a": "f.tar", "b": "gz", "c": "7", "d": "z"}
+
+
+def test_host_template_with_several_parameters_never_matches_a_slash() -> None:
+    # A host is matched whole (not split on "/"): a slash in it is never a value.
+    # (long values: short ones are left to the regex, long ones to the linear matcher)
+    compiled = compile_template("{a}-{b}.example.org")
+    long = "x" * 300
+    assert compiled.match(f"{long}-y.example.org") == {"a": long, "b": "y"}
+    assert compiled.match(f"{long}/z-y.example.org") is None
+    assert compiled.match(f"x-{long}/z.example.org") is None
