@@ -1,0 +1,77 @@
+"""The benchmark application written with Starlette 1.10 (benchmark-only dependency)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette as App
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from apps.common import (
+    BIG_TABLE,
+    CORS_ORIGIN,
+    FILE_PATH,
+    JSON_PAYLOAD,
+    PLAINTEXT,
+    SESSION_SECRET,
+    SMALL_TABLE,
+    route_paths,
+)
+
+_TEXT = PLAINTEXT.decode()
+
+
+async def plaintext(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(_TEXT)
+
+
+async def json_endpoint(request: Request) -> JSONResponse:
+    return JSONResponse(JSON_PAYLOAD)
+
+
+async def user(request: Request) -> JSONResponse:
+    return JSONResponse({"id": request.path_params["id"]})
+
+
+async def form(request: Request) -> PlainTextResponse:
+    data = await request.form()
+    return PlainTextResponse(f"{data['name']}:{data['age']}")
+
+
+async def file(request: Request) -> FileResponse:
+    return FileResponse(FILE_PATH)
+
+
+def _table(count: int) -> App:
+    return App(routes=[Route(path, plaintext) for path in route_paths(count)])
+
+
+app = App(
+    routes=[
+        Route("/plaintext", plaintext),
+        Route("/json", json_endpoint),
+        Route("/users/{id:int}", user),
+        Route("/form", form, methods=["POST"]),
+        Route("/file", file),
+    ]
+)
+
+middleware = App(
+    routes=[Route("/json", json_endpoint)],
+    middleware=[
+        Middleware(CORSMiddleware, allow_origins=[CORS_ORIGIN]),
+        Middleware(GZipMiddleware),
+        Middleware(SessionMiddleware, secret_key=SESSION_SECRET),
+    ],
+)
+
+APPS = {
+    "main": app,
+    "routes1000": _table(BIG_TABLE),
+    "routes10": _table(SMALL_TABLE),
+    "middleware": middleware,
+}
