@@ -113,6 +113,16 @@ def test_url_and_base_url() -> None:
     assert str(HTTPConnection(slashed).base_url) == "http://example.org/app/"
 
 
+def test_lazy_attributes_are_documented_on_the_class() -> None:
+    # Read on the class (help(), documentation tools), a lazy attribute is its
+    # descriptor, carrying the docstring; each instance computes its own value.
+    assert "URL" in (HTTPConnection.url.__doc__ or "")
+    assert "headers" in (Request.headers.__doc__ or "")
+    first, second = HTTPConnection(make_scope()), HTTPConnection(make_scope(path="/other"))
+    assert first.url.path == "/path"
+    assert second.url.path == "/other"
+
+
 def test_base_url_prefers_app_root_path() -> None:
     scope = make_scope(path="/a/b/c", root_path="/a/b/", app_root_path="/a")
     assert str(HTTPConnection(scope).base_url) == "http://example.org/a/"

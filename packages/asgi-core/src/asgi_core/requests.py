@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import aclosing
-from functools import cached_property
 from types import TracebackType
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar, overload
 
 import anyio
 
@@ -32,7 +31,7 @@ from asgi_core._parsers import (
 from asgi_core.datastructures import URL, Address, FormData, Headers, QueryParams, State
 from asgi_core.exceptions import HTTPException
 from asgi_core.formparsers import FormParser, MultiPartException, MultiPartParser
-from asgi_core.limits import get_limits
+from asgi_core.limits import RequestLimits, get_limits
 from asgi_core.types import Message, Receive, Scope, Send
 
 __all__ = ["ClientDisconnect", "HTTPConnection", "Request", "empty_receive", "empty_send"]
@@ -47,6 +46,30 @@ _SERVER_PUSH_HEADERS_TO_COPY = (
     "user-agent",
 )
 _UNSET: Any = object()
+
+
+class _cached(Generic[_T]):
+    """``functools.cached_property`` without its lock (Python < 3.12 takes one on
+    every first access, a measurable cost per request): the value computed on first
+    access is stored in the instance's ``__dict__``, which later lookups read directly.
+    """
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self._func = func
+        self._name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _cached[_T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> _T | _cached[_T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self._name] = self._func(instance)
+        return value
 
 
 class ClientDisconnect(Exception):
@@ -94,12 +117,12 @@ class HTTPConnection(Mapping[str, Any]):
         """The application that received the connection (``scope["app"]``)."""
         return self.scope["app"]
 
-    @cached_property
+    @_cached
     def url(self) -> URL:
         """The full URL the client asked for."""
         return URL(scope=self.scope)
 
-    @cached_property
+    @_cached
     def base_url(self) -> URL:
         """The URL of the application's root (its ``root_path``), with a trailing slash."""
         root = self.scope.get("app_root_path", self.scope.get("root_path", ""))
@@ -107,12 +130,12 @@ class HTTPConnection(Mapping[str, Any]):
             root += "/"
         return self.url.replace(path=root, query="", fragment="")
 
-    @cached_property
+    @_cached
     def headers(self) -> Headers:
         """The request headers (case-insensitive, multi-valued)."""
         return Headers(scope=self.scope)
 
-    @cached_property
+    @_cached
     def query_params(self) -> QueryParams:
         """The parsed query string."""
         return QueryParams(self.scope.get("query_string", b""))
@@ -123,7 +146,7 @@ class HTTPConnection(Mapping[str, Any]):
         params: dict[str, Any] = self.scope.get("path_params", {})
         return params
 
-    @cached_property
+    @_cached
     def cookies(self) -> dict[str, str]:
         """The request cookies, parsed the way browsers send them.
 
@@ -135,7 +158,7 @@ class HTTPConnection(Mapping[str, Any]):
             return {}
         return parse_cookie("; ".join(value.decode("latin-1") for value in values))
 
-    @cached_property
+    @_cached
     def client(self) -> Address | None:
         """The client's ``(host, port)``, or ``None`` when the server did not say."""
         client = self.scope.get("client")
@@ -143,33 +166,29 @@ class HTTPConnection(Mapping[str, Any]):
             return None
         return Address(*client)
 
+    def _set_by(self, key: str, middleware: str) -> Any:
+        """``scope[key]``, which ``middleware`` sets; ``AssertionError`` without it."""
+        if key not in self.scope:
+            raise AssertionError(f"{middleware} must be installed to access request.{key}")
+        return self.scope[key]
+
     @property
     def session(self) -> dict[str, Any]:
         """The session dict (needs ``SessionMiddleware``)."""
-        if "session" not in self.scope:
-            raise AssertionError("SessionMiddleware must be installed to access request.session")
-        session: dict[str, Any] = self.scope["session"]
+        session: dict[str, Any] = self._set_by("session", "SessionMiddleware")
         return session
 
     @property
     def auth(self) -> Any:
         """The credentials (needs ``AuthenticationMiddleware``)."""
-        if "auth" not in self.scope:
-            raise AssertionError(
-                "AuthenticationMiddleware must be installed to access request.auth"
-            )
-        return self.scope["auth"]
+        return self._set_by("auth", "AuthenticationMiddleware")
 
     @property
     def user(self) -> Any:
         """The authenticated user (needs ``AuthenticationMiddleware``)."""
-        if "user" not in self.scope:
-            raise AssertionError(
-                "AuthenticationMiddleware must be installed to access request.user"
-            )
-        return self.scope["user"]
+        return self._set_by("user", "AuthenticationMiddleware")
 
-    @cached_property
+    @_cached
     def state(self) -> State:
         """Per-request state, shared through ``scope["state"]`` with the lifespan's."""
         return State(self.scope.setdefault("state", {}))
@@ -320,7 +339,7 @@ class Request(HTTPConnection):
         """
         if self._body is None:
             # The loop of _chunks, inlined: body() is on the hot path.
-            limit = self._buffer_limit()
+            limit = _buffer_limit(get_limits(self.scope))
             self._start_reading(limit)
             chunks: list[bytes] = []
             received = 0
@@ -340,12 +359,6 @@ class Request(HTTPConnection):
                     self._disconnected()
             self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._body
-
-    def _buffer_limit(self) -> int:
-        limits = get_limits(self.scope)
-        if limits.max_body_size is not None and limits.max_body_size < limits.max_buffered_size:
-            return limits.max_body_size
-        return limits.max_buffered_size
 
     async def json(self) -> Any:
         """The body parsed as JSON, cached.
@@ -427,7 +440,7 @@ class Request(HTTPConnection):
                     content_type_params=params,
                 )
             elif media_type == "application/x-www-form-urlencoded":
-                cap = self._buffer_limit()
+                cap = _buffer_limit(limits)
                 chunks = self._chunks(cap)
                 parser = FormParser(
                     self.headers,
@@ -478,6 +491,13 @@ class Request(HTTPConnection):
                 for value in self.headers.getlist(name):
                     raw_headers.append((name.encode("latin-1"), value.encode("latin-1")))
             await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
+
+
+def _buffer_limit(limits: RequestLimits) -> int:
+    """What a buffered read may hold: ``max_buffered_size``, or less if the body is capped."""
+    if limits.max_body_size is not None and limits.max_body_size < limits.max_buffered_size:
+        return limits.max_body_size
+    return limits.max_buffered_size
 
 
 def _too_large(limit: int) -> HTTPException:
