@@ -110,43 +110,58 @@ class FileResponse(Response):
             etag = f'"{stat_result.st_mtime_ns:x}-{size:x}"'
             self.raw_headers.append((b"etag", etag.encode("latin-1")))
 
-    async def _stat(self) -> os.stat_result:
+    def _stat_and_read(self, read: bool) -> tuple[os.stat_result, bytes | None]:
+        """Stat the file and, with ``read``, read it whole if it fits in one chunk:
+        one worker-thread call does both."""
         try:
-            stat_result = await anyio.to_thread.run_sync(os.stat, self.path)
+            stat_result = os.stat(self.path)
         except FileNotFoundError:
             raise RuntimeError(f"File at path {self.path} does not exist.") from None
         if not stat.S_ISREG(stat_result.st_mode):
             raise RuntimeError(f"File at path {self.path} is not a file.")
-        self.set_stat_headers(stat_result)
-        return stat_result
+        body = None
+        if read and stat_result.st_size <= self.chunk_size:
+            body = self._read_parts([(b"", 0, stat_result.st_size)], b"")
+        return stat_result, body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        stat_result = self.stat_result
-        if stat_result is None:
-            stat_result = self.stat_result = await self._stat()
         method = (self.method or scope.get("method") or "GET").upper()
+        request: dict[bytes, str] = {}
+        if self.status_code == 200 and method in ("GET", "HEAD"):
+            for name, value in scope.get("headers", ()):
+                name = name.lower()
+                if name in _CONDITIONAL:
+                    request[name] = value.decode("latin-1")
+        stat_result = self.stat_result
+        body = None
+        if stat_result is None:
+            # When the whole file goes in the body, one thread hop stats and reads it.
+            read = not request and method != "HEAD" and _PATHSEND not in scope.get("extensions", {})
+            found = await anyio.to_thread.run_sync(self._stat_and_read, read)
+            stat_result = self.stat_result = found[0]
+            body = found[1]
+            self.set_stat_headers(stat_result)
         try:
-            if self.status_code == 200 and method in ("GET", "HEAD"):
-                await self._answer_conditionally(scope, receive, send, method, stat_result)
+            if request:
+                await self._answer_conditionally(scope, receive, send, method, stat_result, request)
             else:
-                await self._send_whole(scope, receive, send, method, stat_result.st_size)
+                await self._send_whole(scope, receive, send, method, stat_result.st_size, body)
         except ClientDisconnect:
             pass
         if self.background is not None:
             await self.background()
 
     async def _answer_conditionally(
-        self, scope: Scope, receive: Receive, send: Send, method: str, stat_result: os.stat_result
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        method: str,
+        stat_result: os.stat_result,
+        request: dict[bytes, str],
     ) -> None:
-        request: dict[bytes, str] = {}
-        for name, value in scope.get("headers", ()):
-            name = name.lower()
-            if name in _CONDITIONAL:
-                request[name] = value.decode("latin-1")
+        """Evaluate the preconditions and Range of ``request`` (conditional headers)."""
         size = stat_result.st_size
-        if not request:
-            await self._send_whole(scope, receive, send, method, size)
-            return
         response: dict[bytes, bytes] = dict(self.raw_headers)
         etag = response.get(b"etag", b"").decode("latin-1")
         mtime = int(stat_result.st_mtime)
@@ -190,11 +205,19 @@ class FileResponse(Response):
         return [(k, v) for k, v in self.raw_headers if k not in names]
 
     async def _send_whole(
-        self, scope: Scope, receive: Receive, send: Send, method: str, size: int
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        method: str,
+        size: int,
+        body: bytes | None = None,
     ) -> None:
         await _start(send, self.status_code, self.raw_headers)
         if method == "HEAD":
             await _send(send, {"type": "http.response.body", "body": b""})
+        elif body is not None:
+            await _send(send, {"type": "http.response.body", "body": body})
         elif _PATHSEND in scope.get("extensions", {}):
             path = os.path.abspath(self.path)  # noqa: ASYNC240 - no I/O beyond getcwd()
             await _send(send, {"type": _PATHSEND, "path": path})
