@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, SupportsIndex
 from urllib.parse import quote
 
 from asgi_core.datastructures import URL, URLPath
 from asgi_core.exceptions import HTTPException
-from asgi_core.limits import LIMITS_KEY, get_limits
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocketClose
 from asgi_responses import PlainTextResponse, RedirectResponse
@@ -223,9 +221,7 @@ class Router:
                     scope["path_params"] = params
                     scope["route"] = plain_route
                     if plain_route.max_body_size is not None:
-                        scope[LIMITS_KEY] = dataclasses.replace(
-                            get_limits(scope), max_body_size=plain_route.max_body_size
-                        )
+                        plain_route._apply_body_limit(scope)
                     await plain_route.app(scope, receive, send)
                     return
             route = routes[position]

@@ -146,6 +146,12 @@ def _match_params(compiled: CompiledPath, text: str, scope: Scope) -> dict[str, 
     return params
 
 
+def _routes_of(app: ASGIApp) -> list[BaseRoute]:
+    """``app.routes`` (a Router's, say), or ``[]`` for an app without routes."""
+    routes: list[BaseRoute] = getattr(app, "routes", [])
+    return routes
+
+
 def _render(
     compiled: CompiledPath, path_params: dict[str, Any]
 ) -> tuple[str, dict[str, Any]] | None:
@@ -278,9 +284,12 @@ class Route(BaseRoute):
             await method_not_allowed(self._allow, scope, receive, send)
             return
         if self.max_body_size is not None:
-            limits = get_limits(scope)
-            scope[LIMITS_KEY] = dataclasses.replace(limits, max_body_size=self.max_body_size)
+            self._apply_body_limit(scope)
         await self.app(scope, receive, send)
+
+    def _apply_body_limit(self, scope: Scope) -> None:
+        """Set this route's ``max_body_size`` on the scope's limits, in place."""
+        scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=self.max_body_size)
 
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
@@ -372,8 +381,7 @@ class Mount(BaseRoute):
     @property
     def routes(self) -> list[BaseRoute]:
         """The mounted app's routes (empty if it has none)."""
-        routes: list[BaseRoute] = getattr(self._base_app, "routes", [])
-        return routes
+        return _routes_of(self._base_app)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
@@ -460,8 +468,7 @@ class Host(BaseRoute):
     @property
     def routes(self) -> list[BaseRoute]:
         """The app's routes (empty if it has none)."""
-        routes: list[BaseRoute] = getattr(self.app, "routes", [])
-        return routes
+        return _routes_of(self.app)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
