@@ -19,7 +19,7 @@ from asgi_core.exceptions import HTTPException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
-from asgi_middleware._b_utils import _b_call_handler, _b_is_async_callable
+from asgi_middleware._utils import call_handler, is_async_callable
 from asgi_responses import PlainTextResponse, RedirectResponse, Response
 
 __all__ = [
@@ -150,7 +150,7 @@ class AuthenticationMiddleware:
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": _WS_POLICY_VIOLATION, "reason": ""})
             else:
-                response = await _b_call_handler(self.on_error, conn, exc)
+                response = await call_handler(self.on_error, conn, exc)
                 await response(scope, receive, send)
             return
         if result is None:
@@ -213,7 +213,7 @@ def requires(
 
             return cast(Callable[_P, _R], websocket_wrapper)
 
-        if _b_is_async_callable(func):
+        if is_async_callable(func):
 
             @functools.wraps(func)
             async def async_wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:

@@ -7,7 +7,7 @@ import dataclasses
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, get_limits
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware._a_asgi import find_header, send_plain
+from asgi_middleware._utils import find_header, send_plain
 
 __all__ = ["RequestBodyLimitMiddleware"]
 

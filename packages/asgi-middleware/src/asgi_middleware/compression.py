@@ -12,8 +12,8 @@ from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware._a_asgi import RawHeaders, add_vary, find_header
 from asgi_middleware._negotiation import select_encoding
+from asgi_middleware._utils import RawHeaders, add_vary, find_header
 
 __all__ = ["DEFAULT_EXCLUDED_MEDIA_TYPES", "CompressionMiddleware"]
 

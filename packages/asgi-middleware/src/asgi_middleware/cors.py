@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware._a_asgi import RawHeaders, add_vary, send_plain
+from asgi_middleware._utils import RawHeaders, add_vary, send_plain
 
 __all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
 

@@ -23,7 +23,7 @@ from types import TracebackType
 
 from asgi_core.requests import ClientDisconnect, Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._b_utils import _b_call_handler
+from asgi_middleware._utils import call_handler
 from asgi_middleware.exceptions import ExceptionMiddleware, _SendTracker
 from asgi_responses import HTMLResponse, PlainTextResponse, Response
 
@@ -92,7 +92,7 @@ class ServerErrorMiddleware:
                 elif self.handler is None:
                     response = self.error_response(request, exc)
                 else:
-                    response = await _b_call_handler(self.handler, request, exc)
+                    response = await call_handler(self.handler, request, exc)
                 await response(scope, receive, send)
             raise
 

@@ -17,7 +17,7 @@ from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
-from asgi_middleware._b_utils import _b_call_handler
+from asgi_middleware._utils import call_handler
 from asgi_responses import PlainTextResponse, Response
 
 __all__ = ["ExceptionHandler", "ExceptionMiddleware"]
@@ -152,7 +152,7 @@ class ExceptionMiddleware:
             raise RuntimeError("Caught handled exception, but response already started.") from exc
         if scope["type"] == "http":
             request = Request(scope, receive)
-            response = await _b_call_handler(handler, request, exc)
+            response = await call_handler(handler, request, exc)
             if response is None:
                 raise RuntimeError(
                     f"The exception handler {handler!r} returned no response for {exc!r}."
@@ -160,7 +160,7 @@ class ExceptionMiddleware:
             await response(scope, receive, send)
         else:
             websocket = WebSocket(scope, receive, send)
-            await _b_call_handler(handler, websocket, exc)
+            await call_handler(handler, websocket, exc)
 
     async def http_exception(self, conn: HTTPConnection, exc: Exception) -> Response | None:
         """The default ``HTTPException`` handler.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._a_asgi import (
+from asgi_middleware._utils import (
     deny_websocket,
     find_header,
     netloc,
@@ -32,6 +32,9 @@ class HTTPSRedirectMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("scheme") in ("https", "wss"):  # the hot path: one lookup, no redirect
+            await self.app(scope, receive, send)
+            return
         kind = scope["type"]
         default = _DEFAULT_SCHEME.get(kind)
         scheme = None if default is None else _SECURE.get(scope.get("scheme", default))

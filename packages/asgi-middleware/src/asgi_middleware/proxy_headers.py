@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._a_asgi import split_host
+from asgi_middleware._utils import split_host
 
 __all__ = ["ProxyHeadersMiddleware", "parse_forwarded"]
 

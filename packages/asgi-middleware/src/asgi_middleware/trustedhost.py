@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._a_asgi import (
+from asgi_middleware._utils import (
     deny_websocket,
     find_header,
     netloc,

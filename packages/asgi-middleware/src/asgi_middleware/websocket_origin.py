@@ -13,7 +13,7 @@ from typing import TypeAlias
 
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware import Middleware
-from asgi_middleware._a_asgi import deny_websocket, netloc, split_host
+from asgi_middleware._utils import deny_websocket, netloc, split_host
 from asgi_middleware.cors import CORSMiddleware
 
 __all__ = ["DENIED_TEXT", "WebSocketOriginMiddleware", "normalize_origin", "parse_origin"]

@@ -1,16 +1,20 @@
-"""Raw-ASGI helpers shared by the HTTP-level middleware (private).
+"""Helpers shared by the middleware (private).
 
-They work on the ``(bytes, bytes)`` header lists of ASGI messages directly, so
-the middleware costs no parsing beyond what it needs.
+The raw-ASGI ones work on the ``(bytes, bytes)`` header lists of ASGI messages
+directly, so the middleware costs no parsing beyond what it needs.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
+from asgi_core.concurrency import run_in_threadpool
 from asgi_core.types import Scope, Send
 
 RawHeaders = list[tuple[bytes, bytes]]
@@ -112,21 +116,21 @@ def add_vary(headers: RawHeaders, token: bytes) -> None:
     headers.append((b"vary", token))
 
 
+def _plain_headers(body: bytes, headers: Iterable[tuple[bytes, bytes]]) -> RawHeaders:
+    return [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode("latin-1")),
+        *headers,
+    ]
+
+
 async def send_plain(
     send: Send, status: int, text: str, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
     """Send a complete ``text/plain`` response."""
     body = text.encode("utf-8")
     await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode("latin-1")),
-                *headers,
-            ],
-        }
+        {"type": "http.response.start", "status": status, "headers": _plain_headers(body, headers)}
     )
     await send({"type": "http.response.body", "body": body})
 
@@ -146,13 +150,26 @@ async def deny_websocket(
             {
                 "type": "websocket.http.response.start",
                 "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode("latin-1")),
-                    *headers,
-                ],
+                "headers": _plain_headers(body, headers),
             }
         )
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": text})
+
+
+def is_async_callable(obj: Any) -> bool:
+    """Whether calling ``obj`` returns a coroutine (functions, partials, objects with
+    an ``async def __call__``)."""
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    return inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
+        getattr(obj, "__call__", None)  # noqa: B004
+    )
+
+
+async def call_handler(handler: Callable[..., Any], *args: Any) -> Any:
+    """Await ``handler(*args)`` if it is async, else run it in the threadpool."""
+    if is_async_callable(handler):
+        return await handler(*args)
+    return await run_in_threadpool(handler, *args)
