@@ -15,12 +15,12 @@ from typing import Any
 
 import anyio
 import httpx
-from anyio.abc import TaskGroup
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from asgi_core.types import ASGIApp
 
 from ._lifespan import Lifespan
+from ._task import leave
 from ._transport import AsyncASGITransport, Server, SyncASGITransport
 from ._websocket import AsyncWebSocketTestSession, WebSocketTestSession
 
@@ -36,7 +36,10 @@ def _headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return merged
 
 
-def _websocket_headers(subprotocols: list[str] | None) -> dict[str, str]:
+def _websocket_headers(
+    subprotocols: list[str] | None, extra: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The handshake's headers: the upgrade, ``subprotocols``, then the test's ``extra``."""
     headers = {
         "connection": "upgrade",
         "upgrade": "websocket",
@@ -45,6 +48,7 @@ def _websocket_headers(subprotocols: list[str] | None) -> dict[str, str]:
     }
     if subprotocols:
         headers["sec-websocket-protocol"] = ", ".join(subprotocols)
+    headers.update(extra or {})
     return headers
 
 
@@ -117,8 +121,7 @@ class TestClient(httpx.Client):
         **kwargs: Any,
     ) -> WebSocketTestSession:
         """A websocket session to ``url``; use it as a context manager."""
-        merged = _websocket_headers(subprotocols)
-        merged.update(headers or {})
+        merged = _websocket_headers(subprotocols, headers)
         request = self.build_request("GET", url, headers=merged, **kwargs)
         return WebSocketTestSession(self._server, request, list(subprotocols or ()), self._portal)
 
@@ -199,8 +202,7 @@ class AsyncTestClient(httpx.AsyncClient):
         **kwargs: Any,
     ) -> AsyncWebSocketTestSession:
         """A websocket session to ``url``; use it with ``async with``."""
-        merged = _websocket_headers(subprotocols)
-        merged.update(headers or {})
+        merged = _websocket_headers(subprotocols, headers)
         request = self.build_request("GET", url, headers=merged, **kwargs)
         return AsyncWebSocketTestSession(self._server, request, list(subprotocols or ()))
 
@@ -215,7 +217,7 @@ class AsyncTestClient(httpx.AsyncClient):
         try:
             await lifespan.startup()
         except BaseException:
-            await _close(stack, task_group)
+            await leave(stack, task_group)
             raise
         self._server.task_group = task_group
         self._stack, self._lifespan = stack, lifespan
@@ -234,14 +236,4 @@ class AsyncTestClient(httpx.AsyncClient):
         try:
             await lifespan.shutdown()
         finally:
-            await _close(stack, task_group)
-
-
-async def _close(stack: AsyncExitStack, task_group: TaskGroup) -> None:
-    """Cancel what still runs in ``task_group`` and leave it without passing it an error.
-
-    Errors propagate from the caller unchanged: a task group would wrap them in an
-    ExceptionGroup, and the test would see that instead of its own exception.
-    """
-    task_group.cancel_scope.cancel()
-    await stack.aclose()
+            await leave(stack, task_group)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asgi_core.types import ASGIApp, Message
+
+from ._task import AppTask
 
 __all__ = ["Lifespan"]
 
 
-class Lifespan:
+class Lifespan(AppTask):
     """Runs the app's lifespan: ``run`` is its task, ``startup``/``shutdown`` drive it.
 
     An app that raises before it reads the first lifespan event, or returns without
@@ -22,32 +22,15 @@ class Lifespan:
     """
 
     def __init__(self, app: ASGIApp, timeout: float | None) -> None:
-        self._app = app
-        self._timeout = timeout
+        super().__init__(app, timeout)
         self.state: dict[str, Any] = {}
-        self._to_app_in: MemoryObjectSendStream[Message]
-        self._to_app: MemoryObjectReceiveStream[Message]
-        self._from_app_in: MemoryObjectSendStream[Message]
-        self._from_app: MemoryObjectReceiveStream[Message]
-        self._to_app_in, self._to_app = anyio.create_memory_object_stream[Message](math.inf)
-        self._from_app_in, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
-        self._cancel_scope = anyio.CancelScope()
-        self._finished = anyio.Event()
-        self._error: Exception | None = None
         self._listening = False
         self._supported = True
 
     async def run(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
         scope["state"] = self.state
-        try:
-            with self._cancel_scope:
-                await self._app(scope, self._receive, self._from_app_in.send)
-        except Exception as exc:  # noqa: BLE001 - re-raised in the test, or a 500
-            self._error = exc
-        finally:
-            self._from_app_in.close()
-            self._finished.set()
+        await self._run(scope, self._receive, self._from_app_in.send)
 
     async def _receive(self) -> Message:
         message = await self._to_app.receive()
@@ -116,13 +99,3 @@ class Lifespan:
             self._close_streams()
         if self._error is not None and self._supported:
             raise self._error
-
-    async def aclose(self) -> None:
-        """Cancel the lifespan task and wait until it has stopped."""
-        self._cancel_scope.cancel()
-        await self._finished.wait()
-        self._close_streams()
-
-    def _close_streams(self) -> None:
-        for stream in (self._to_app_in, self._to_app, self._from_app_in, self._from_app):
-            stream.close()

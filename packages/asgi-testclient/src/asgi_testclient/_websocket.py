@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager, AsyncExitStack, ExitStack
 from functools import partial
@@ -12,13 +11,12 @@ from typing import Any, Literal
 
 import anyio
 import httpx
-from anyio.abc import TaskGroup
 from anyio.from_thread import BlockingPortal
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from asgi_core.types import Message, Scope
 
 from ._exceptions import WebSocketDenialResponse, WebSocketDisconnect
+from ._task import AppTask, leave
 from ._transport import Server, timeout_error
 
 __all__ = ["AsyncWebSocketTestSession", "WebSocketTestSession"]
@@ -46,38 +44,21 @@ def _websocket_scope(server: Server, request: httpx.Request, subprotocols: list[
     return scope
 
 
-class _Channel:
+class _Channel(AppTask):
     """The server side of one websocket connection. Must be created in the event loop."""
 
     def __init__(self, server: Server, request: httpx.Request, subprotocols: list[str]) -> None:
-        self._app = server.app
+        super().__init__(server.app, server.timeout)
         self._raise = server.raise_server_exceptions
-        self._timeout = server.timeout
         self._request = request
         self._scope = _websocket_scope(server, request, subprotocols)
         self._what = f"websocket {request.url.copy_with(scheme=self._scope['scheme'])}"
-        self._to_app_in: MemoryObjectSendStream[Message]
-        self._to_app: MemoryObjectReceiveStream[Message]
-        self._from_app_in: MemoryObjectSendStream[Message]
-        self._from_app: MemoryObjectReceiveStream[Message]
-        self._to_app_in, self._to_app = anyio.create_memory_object_stream[Message](math.inf)
-        self._from_app_in, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
-        self._cancel_scope = anyio.CancelScope()
-        self._finished = anyio.Event()
-        self._error: Exception | None = None
         self._state = "connecting"
         self._client_closed = False
         self._streams_closed = False
 
     async def run(self) -> None:
-        try:
-            with self._cancel_scope:
-                await self._app(self._scope, self._to_app.receive, self._send)
-        except Exception as exc:  # noqa: BLE001 - re-raised in the test, or a 500
-            self._error = exc
-        finally:
-            self._from_app_in.close()
-            self._finished.set()
+        await self._run(self._scope, self._to_app.receive, self._send)
 
     async def _send(self, message: Message) -> None:
         kind = message["type"]
@@ -178,15 +159,9 @@ class _Channel:
         if error is not None:
             raise error
 
-    async def aclose(self) -> None:
-        self._cancel_scope.cancel()
-        await self._finished.wait()
-        self._close_streams()
-
     def _close_streams(self) -> None:
         self._streams_closed = True
-        for stream in (self._to_app_in, self._to_app, self._from_app_in, self._from_app):
-            stream.close()
+        super()._close_streams()
 
 
 # -- message helpers shared by the two sessions -------------------------------------------
@@ -222,15 +197,6 @@ class _SessionBase:
     def _accepted(self, message: Message) -> None:
         self.accepted_subprotocol = message.get("subprotocol")
         self.extra_headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
-
-
-async def _leave(stack: AsyncExitStack, task_group: TaskGroup) -> None:
-    """Leave ``task_group`` without passing it the error in flight, if any.
-
-    The error then propagates unchanged: a task group would wrap it in an ExceptionGroup.
-    """
-    task_group.cancel_scope.cancel()
-    await stack.aclose()
 
 
 class WebSocketTestSession(_SessionBase):
@@ -320,10 +286,10 @@ class AsyncWebSocketTestSession(_SessionBase):
         try:
             self._accepted(await channel.connect())
         except BaseException:
-            await _leave(stack, task_group)
+            await leave(stack, task_group)
             raise
         self._channel = channel
-        self._close = partial(_leave, stack, task_group)
+        self._close = partial(leave, stack, task_group)
         return self
 
     async def __aexit__(
