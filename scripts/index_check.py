@@ -9,7 +9,7 @@
    - asgi-responses alone: FileResponse and StaticFiles serve from a raw ASGI app;
    - asgi-middleware alone: neither asgi-routing nor asgi-app gets installed; CORS, GZip
      and the body limit work around a raw ASGI app;
-   - asgi-testclient alone: it tests a raw ASGI app;
+   - asgi-testkit alone: it tests a raw ASGI app;
    - asgi-routing alone: a Router serves plain ASGI endpoints;
    - asgi-app[full]: the README example and the demo app run.
    Each check asserts what got installed (pip list) and what the code did.
@@ -40,31 +40,31 @@ SCENARIOS: list[tuple[str, str, set[str], set[str]]] = [
         "asgi-core",
         "core_alone.py",
         {"asgi-core", "anyio"},
-        {"asgi-responses", "asgi-routing", "asgi-middleware", "asgi-testclient", "asgi-app"},
+        {"asgi-responses", "asgi-routing", "asgi-middleware", "asgi-testkit", "asgi-app"},
     ),
     (
         "asgi-responses",
         "responses_alone.py",
         {"asgi-core", "asgi-responses"},
-        {"asgi-routing", "asgi-middleware", "asgi-testclient", "asgi-app", "jinja2"},
+        {"asgi-routing", "asgi-middleware", "asgi-testkit", "asgi-app", "jinja2"},
     ),
     (
         "asgi-middleware",
         "middleware_alone.py",
         {"asgi-core", "asgi-responses", "asgi-middleware"},
-        {"asgi-routing", "asgi-app", "asgi-testclient"},
+        {"asgi-routing", "asgi-app", "asgi-testkit"},
     ),
     (
-        "asgi-testclient",
+        "asgi-testkit",
         "testclient_alone.py",
-        {"asgi-core", "asgi-testclient", "httpx"},
+        {"asgi-core", "asgi-testkit", "httpx"},
         {"asgi-responses", "asgi-routing", "asgi-middleware", "asgi-app"},
     ),
     (
         "asgi-routing",
         "routing_alone.py",
         {"asgi-core", "asgi-responses", "asgi-routing"},
-        {"asgi-middleware", "asgi-app", "asgi-testclient"},
+        {"asgi-middleware", "asgi-app", "asgi-testkit"},
     ),
     (
         "asgi-app[full]",
@@ -74,7 +74,7 @@ SCENARIOS: list[tuple[str, str, set[str], set[str]]] = [
             "asgi-responses",
             "asgi-routing",
             "asgi-middleware",
-            "asgi-testclient",
+            "asgi-testkit",
             "asgi-app",
             "jinja2",
             "python-multipart",

@@ -26,7 +26,7 @@ SUITES: list[tuple[str, str | None]] = [
     ("responses", "asgi_responses"),
     ("routing", "asgi_routing"),
     ("middleware", "asgi_middleware"),
-    ("testclient", "asgi_testclient"),
+    ("testclient", "asgi_testkit"),
     ("app", "asgi_app"),
     ("interop", None),
     ("security", None),

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from asgi_app import App, JSONResponse, Route
-from asgi_testclient import TestClient
+from asgi_testkit import TestClient
 
 
 async def homepage(request):

@@ -1,6 +1,6 @@
-"""asgi-testclient installed alone: it tests a bare ASGI callable."""
+"""asgi-testkit installed alone: it tests a bare ASGI callable."""
 
-from asgi_testclient import TestClient
+from asgi_testkit import TestClient
 
 
 async def app(scope, receive, send):

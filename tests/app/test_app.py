@@ -24,7 +24,7 @@ from asgi_app import (
 )
 from asgi_core.limits import RequestLimits
 from asgi_core.types import Receive, Scope, Send
-from asgi_testclient import AsyncTestClient, TestClient
+from asgi_testkit import AsyncTestClient, TestClient
 
 
 async def hello(request: Request) -> PlainTextResponse:

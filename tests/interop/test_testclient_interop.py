@@ -1,4 +1,4 @@
-"""asgi_testclient's clients driving real Starlette and FastAPI applications."""
+"""asgi_testkit's clients driving real Starlette and FastAPI applications."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
 from starlette.websockets import WebSocket
 
-from asgi_testclient import (
+from asgi_testkit import (
     AsyncTestClient,
     TestClient,
     WebSocketDenialResponse,

@@ -25,8 +25,8 @@ from asgi_middleware.websocket_origin import (
     normalize_origin,
     parse_origin,
 )
-from asgi_testclient import AsyncTestClient, TestClient, WebSocketDenialResponse
-from asgi_testclient import WebSocketDisconnect as ClientDisconnect
+from asgi_testkit import AsyncTestClient, TestClient, WebSocketDenialResponse
+from asgi_testkit import WebSocketDisconnect as ClientDisconnect
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from asgi_core.types import Message, Receive, Scope, Send
-from asgi_testclient import TestClient
+from asgi_testkit import TestClient
 
 
 class Boom(Exception):

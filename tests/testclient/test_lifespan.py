@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_testclient import TestClient
+from asgi_testkit import TestClient
 
 
 class Boom(Exception):

@@ -1,7 +1,7 @@
 import re
 
-import asgi_testclient
+import asgi_testkit
 
 
 def test_version_is_semantic() -> None:
-    assert re.fullmatch(r"\d+\.\d+\.\d+", asgi_testclient.__version__)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", asgi_testkit.__version__)

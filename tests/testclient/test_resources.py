@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from asgi_core.types import Receive, Scope, Send
-from asgi_testclient import AsyncTestClient, TestClient, WebSocketDisconnect
+from asgi_testkit import AsyncTestClient, TestClient, WebSocketDisconnect
 
 
 class Boom(Exception):

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from asgi_core.types import Message, Receive, Scope, Send
-from asgi_testclient import TestClient, WebSocketDenialResponse, WebSocketDisconnect
+from asgi_testkit import TestClient, WebSocketDenialResponse, WebSocketDisconnect
 
 
 class Boom(Exception):

@@ -1,5 +1,5 @@
 """The full ASGI framework: ``App``, plus the public surface of asgi-core, asgi-responses,
-asgi-routing, asgi-middleware and asgi-testclient that an application commonly needs.
+asgi-routing, asgi-middleware and asgi-testkit that an application commonly needs.
 
 ``from asgi_app import App, Route, JSONResponse`` is all a small application imports.
 Everything here is also importable from the distribution that defines it.
