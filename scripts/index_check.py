@@ -1,10 +1,14 @@
-"""Install each distribution from a real local package index, as users will.
+"""Install each distribution from a package index, as users will once we publish.
 
 1. Build every distribution (scripts/build_all.py).
-2. Start pypiserver on 127.0.0.1 (an ephemeral port), upload our distributions with
-   twine, and seed the index with the third-party wheels they depend on (downloaded
-   from the public index once, so the installs below need nothing but the local index).
-3. In fresh virtualenvs, install from that index ONLY and run a check program:
+2. Start pypiserver on 127.0.0.1 (an ephemeral port) and upload our distributions with
+   twine.
+3. In fresh virtualenvs, install from that local index AND pip's own configured index
+   (the public one) together, the way a user's machine resolves once our packages are
+   published: a project on the public index that uses one of our names would be a
+   candidate too. pip's `--report` then says where every installed distribution came
+   from, and each of ours must be the very file built here (same name, version and
+   sha256); anything else fails the scenario. Then run a check program:
    - asgi-core alone: a Request parses a JSON body, a query string and cookies;
    - asgi-responses alone: FileResponse and StaticFiles serve from a raw ASGI app;
    - asgi-middleware alone: neither asgi-routing nor asgi-app gets installed; CORS, GZip
@@ -19,9 +23,9 @@ Usage: python scripts/index_check.py
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -109,6 +113,42 @@ def wait_for(url: str, seconds: float = 30) -> None:
             time.sleep(0.2)
 
 
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def built_here(dist: Path) -> dict[str, tuple[str, set[str]]]:
+    """Our distribution name -> (version, sha256 of each file built for it)."""
+    ours: dict[str, tuple[str, set[str]]] = {}
+    for path in dist.iterdir():
+        stem = path.name.removesuffix(".tar.gz").removesuffix(".whl")
+        name, version = stem.split("-")[:2]
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        ours.setdefault(_normalize(name), (version, set()))[1].add(digest)
+    return ours
+
+
+def foreign_installs(report: dict[str, object], ours: dict[str, tuple[str, set[str]]]) -> list[str]:
+    """What pip installed under one of our names that is not a file built here."""
+    problems = []
+    for item in report["install"]:  # type: ignore[attr-defined]
+        name = _normalize(item["metadata"]["name"])
+        if name not in ours:
+            continue
+        version, hashes = ours[name]
+        info = item["download_info"]
+        got = info.get("archive_info", {}).get("hashes", {}).get("sha256")
+        if got is None:  # older pip: "sha256=<hex>"
+            got = info.get("archive_info", {}).get("hash", "=").split("=", 1)[1]
+        if item["metadata"]["version"] != version or got not in hashes:
+            problems.append(
+                f"{name} {item['metadata']['version']} from {info['url']} is not the {name} "
+                f"{version} built here (sha256 {got}): another project on the index uses "
+                "this name"
+            )
+    return problems
+
+
 def main() -> int:
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -117,14 +157,7 @@ def main() -> int:
         index.mkdir()
         run(python, str(ROOT / "scripts" / "build_all.py"), "--outdir", str(dist), "--no-twine")
         ours = sorted(dist.iterdir())
-        # Third-party wheels the installs will need, resolved against our own wheels.
-        run(
-            python, "-m", "pip", "download", "-q", "--dest", str(tmp / "deps"),
-            "--find-links", str(dist), "asgi-app[full]==0.1.0",
-        )  # fmt: skip
-        for wheel in (tmp / "deps").iterdir():
-            if not wheel.name.startswith("asgi_"):
-                shutil.copy2(wheel, index)
+        expected = built_here(dist)
         port = free_port()
         server = subprocess.Popen(
             [python, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port),
@@ -143,10 +176,17 @@ def main() -> int:
                 venv.EnvBuilder(with_pip=True).create(env_dir)
                 vpy = str(env_dir / "bin" / "python")
                 clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+                report_file = tmp / ("report-" + program.removesuffix(".py") + ".json")
                 run(
                     vpy, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "--index-url", url + "/simple/", spec, env=clean_env,
+                    "--extra-index-url", url + "/simple/", "--report", str(report_file),
+                    spec, env=clean_env,
                 )  # fmt: skip
+                foreign = foreign_installs(json.loads(report_file.read_text()), expected)
+                if foreign:
+                    print(f"FAIL {spec}: " + "; ".join(foreign))
+                    failures += 1
+                    continue
                 listed = run(vpy, "-m", "pip", "list", "--format=json", capture_output=True)
                 names = {d["name"].lower().replace("_", "-") for d in json.loads(listed.stdout)}
                 missing, extra = present - names, absent & names

@@ -30,6 +30,7 @@ SUITES: list[tuple[str, str | None]] = [
     ("app", "asgi_app"),
     ("interop", None),
     ("security", None),
+    ("tooling", None),
     ("integration", None),
 ]
 
