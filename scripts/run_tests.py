@@ -30,6 +30,7 @@ SUITES: list[tuple[str, str | None]] = [
     ("app", "asgi_app"),
     ("interop", None),
     ("security", None),
+    ("compat", None),
     ("tooling", None),
     ("integration", None),
 ]
