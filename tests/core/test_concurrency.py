@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from asgi_core.concurrency import iterate_in_threadpool, run_in_threadpool
+from asgi_core.concurrency import is_async_callable, iterate_in_threadpool, run_in_threadpool
 
 pytestmark = pytest.mark.anyio
 
@@ -77,3 +78,59 @@ async def test_iterate_in_threadpool_yields_none_items_and_propagates_errors() -
     with pytest.raises(ValueError, match="broken iterator"):
         await consume()
     assert seen == [None, 0]
+
+
+async def _coroutine_function(value: int) -> int:
+    return value
+
+
+def _sync_function(value: int) -> int:
+    return value
+
+
+class _AsyncCall:
+    async def __call__(self, value: int) -> int:
+        return value
+
+    async def method(self, value: int) -> int:
+        return value
+
+
+class _NotCallable:
+    pass
+
+
+class _SyncCall:
+    def __call__(self, value: int) -> int:
+        return value
+
+
+def test_is_async_callable_true() -> None:
+    partial = functools.partial(_coroutine_function, 1)
+    assert is_async_callable(_coroutine_function)
+    assert is_async_callable(partial)
+    assert is_async_callable(functools.partial(functools.partial(_coroutine_function), 1))
+    assert is_async_callable(_AsyncCall())
+    assert is_async_callable(_AsyncCall().method)
+    assert is_async_callable(functools.partial(_AsyncCall(), 1))
+
+
+def test_is_async_callable_false() -> None:
+    assert not is_async_callable(_sync_function)
+    assert not is_async_callable(functools.partial(_sync_function, 1))
+    assert not is_async_callable(_SyncCall())
+    assert not is_async_callable(print)
+    assert not is_async_callable(None)
+    assert not is_async_callable(42)
+    # a class is not an async callable, even when its instances are
+    assert not is_async_callable(_AsyncCall)
+    assert not is_async_callable(functools.partial(_AsyncCall))
+    assert not is_async_callable(_SyncCall)
+
+
+def test_is_async_callable_needs_a_callable() -> None:
+    # an instance attribute named __call__ does not make an object callable
+    not_callable = _NotCallable()
+    not_callable.__call__ = _coroutine_function  # type: ignore[attr-defined]
+    assert not callable(not_callable)
+    assert not is_async_callable(not_callable)

@@ -6,6 +6,7 @@ import string
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgi_driver import make_scope
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -28,14 +29,7 @@ any_header_bytes = st.binary(max_size=30)
 
 def scope_with(host: bytes | None = None, path: str = "/", query: bytes = b"") -> dict[str, Any]:
     headers = [] if host is None else [(b"host", host)]
-    return {
-        "type": "http",
-        "scheme": "http",
-        "server": ("testserver", 80),
-        "path": path,
-        "query_string": query,
-        "headers": headers,
-    }
+    return make_scope(path=path, headers=headers, query_string=query)
 
 
 # --- QueryParams ------------------------------------------------------------------------

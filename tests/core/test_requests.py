@@ -4,6 +4,7 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_driver import make_scope as driver_scope
 
 from asgi_core.datastructures import URL, Address, FormData, State, UploadFile, URLPath
 from asgi_core.exceptions import HTTPException
@@ -25,24 +26,14 @@ def make_scope(
     *,
     method: str = "POST",
     path: str = "/path",
-    query_string: bytes = b"",
     limits: RequestLimits | None = None,
     **extra: Any,
 ) -> Scope:
-    scope: Scope = {
-        "type": "http",
-        "method": method,
-        "scheme": "http",
-        "server": ("example.org", 80),
-        "path": path,
-        "root_path": "",
-        "query_string": query_string,
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-    }
+    """The shared driver's scope, for a POST to /path on example.org from no known client."""
     if limits is not None:
-        scope[LIMITS_KEY] = limits
-    scope.update(extra)
-    return scope
+        extra[LIMITS_KEY] = limits
+    extra.setdefault("client", None)
+    return driver_scope(method, path, headers, server=("example.org", 80), **extra)
 
 
 class Receiver:
@@ -98,6 +89,27 @@ def test_connection_accepts_websocket_scope_only_besides_http() -> None:
     assert HTTPConnection({"type": "websocket"})["type"] == "websocket"
     with pytest.raises(ValueError, match="lifespan"):
         HTTPConnection({"type": "lifespan"})
+
+
+async def test_request_on_a_scope_without_headers() -> None:
+    # a minimal scope: no "headers" key is read as no headers, never a KeyError
+    limits = RequestLimits(max_body_size=10)
+    scope: Scope = {"type": "http", "method": "POST", "path": "/p", LIMITS_KEY: limits}
+    request = Request(scope, Receiver([b"data"]))
+    assert await request.body() == b"data"
+    assert request.headers.raw == []
+    assert request.cookies == {}
+    assert request.url == "/p"
+
+
+async def test_request_reads_content_length_from_a_tuple_of_headers() -> None:
+    limits = RequestLimits(max_body_size=3)
+    scope = make_scope(limits=limits)
+    scope["headers"] = ((b"content-length", b"10"),)
+    request = Request(scope, Receiver([b"0123456789"]))
+    with pytest.raises(HTTPException) as info:
+        await request.body()
+    assert info.value.status_code == 413
 
 
 def test_url_and_base_url() -> None:

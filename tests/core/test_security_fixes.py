@@ -10,6 +10,7 @@ from tempfile import SpooledTemporaryFile
 from typing import Any
 
 import pytest
+from asgi_driver import make_scope
 
 import asgi_core.formparsers
 from asgi_core._parsers import json_depth, parse_content_type, parse_json
@@ -363,16 +364,8 @@ async def test_form_parses_the_content_type_once(
 
 
 def request_scope(content_type: str) -> Scope:
-    return {
-        "type": "http",
-        "method": "POST",
-        "scheme": "http",
-        "server": ("example.org", 80),
-        "path": "/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"content-type", content_type.encode())],
-    }
+    headers = [("content-type", content_type)]
+    return make_scope("POST", "/", headers, server=("example.org", 80))
 
 
 def receive_chunks(chunks: Sequence[bytes]) -> Any:

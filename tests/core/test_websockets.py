@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from asgi_driver import websocket_scope
 
 from asgi_core.exceptions import WebSocketException
 from asgi_core.requests import HTTPConnection
@@ -37,19 +38,15 @@ class Peer:
 
 
 def make_scope(extensions: Any = DENIAL, query_string: bytes = b"") -> Scope:
-    return {
-        "type": "websocket",
-        "path": "/ws",
-        "raw_path": b"/ws",
-        "root_path": "",
-        "scheme": "ws",
-        "query_string": query_string,
-        "headers": [(b"host", b"example.com")],
-        "server": ("example.com", 80),
-        "client": ("127.0.0.1", 5000),
-        "subprotocols": ["chat"],
-        "extensions": extensions,
-    }
+    return websocket_scope(
+        "/ws",
+        [("host", "example.com")],
+        server=("example.com", 80),
+        client=("127.0.0.1", 5000),
+        subprotocols=["chat"],
+        extensions=extensions,
+        query_string=query_string,
+    )
 
 
 def connect(*incoming: Message, extensions: Any = DENIAL) -> tuple[WebSocket, Peer]:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec
 
-from asgi_core.concurrency import run_in_threadpool
+from asgi_core.concurrency import is_async_callable, run_in_threadpool
 
 __all__ = ["BackgroundTask", "BackgroundTasks"]
 
 P = ParamSpec("P")
-
-
-def _is_async_callable(obj: Any) -> bool:
-    while isinstance(obj, functools.partial):
-        obj = obj.func
-    return inspect.iscoroutinefunction(obj) or (
-        callable(obj) and inspect.iscoroutinefunction(getattr(obj, "__call__", None))  # noqa: B004
-    )
 
 
 class BackgroundTask:
@@ -29,7 +19,7 @@ class BackgroundTask:
         self.func = func
         self.args = args
         self.kwargs = kwargs
-        self.is_async = _is_async_callable(func)
+        self.is_async = is_async_callable(func)
 
     async def __call__(self) -> None:
         if self.is_async:

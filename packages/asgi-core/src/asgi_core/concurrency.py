@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import ParamSpec, TypeVar, cast
 
 import anyio.to_thread
 
-__all__ = ["iterate_in_threadpool", "run_in_threadpool"]
+__all__ = ["is_async_callable", "iterate_in_threadpool", "run_in_threadpool"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 _EXHAUSTED = object()
+
+
+def is_async_callable(obj: object) -> bool:
+    """Whether calling ``obj`` returns a coroutine, so the caller should await it.
+
+    True for an ``async def`` function or method, for a ``functools.partial`` (nested
+    partials included) around one, and for an instance whose ``__call__`` is an
+    ``async def`` method. False for everything else, including classes: calling a
+    class builds an instance, even when its instances have an ``async def __call__``.
+    """
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    if isinstance(obj, type):
+        return False
+    if inspect.iscoroutinefunction(obj):
+        return True
+    return callable(obj) and inspect.iscoroutinefunction(getattr(obj, "__call__", None))  # noqa: B004
 
 
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -9,7 +9,6 @@ a component or a header is asked for.
 from __future__ import annotations
 
 import io
-import ipaddress
 import re
 import shlex
 from collections.abc import (
@@ -26,6 +25,7 @@ from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
 import anyio.to_thread
 
+from asgi_core.hosts import format_host, is_valid_host
 from asgi_core.types import Scope
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "State",
     "URLPath",
     "UploadFile",
+    "find_header",
 ]
 
 _KeyType = TypeVar("_KeyType")
@@ -51,9 +52,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SECURE_SCHEMES = frozenset({"https", "wss"})
 _MASK = "********"
 
-# host[:port] where host is a registered name, an IPv4 address or a bracketed IPv6 literal.
-# Anything else (userinfo, path, query, fragment, whitespace, ...) is refused.
-_HOST_RE = re.compile(r"(?:(\[[0-9A-Fa-f:.]+\])|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
 # Characters a query string may carry verbatim; everything else is percent-encoded.
 _QUERY_SAFE = "".join(chr(code) for code in range(0x21, 0x7F) if chr(code) != "#")
 _ASCII = "".join(chr(code) for code in range(0x80))
@@ -66,20 +64,15 @@ _HEADER_FORBIDDEN_RE = re.compile(r"[\r\n\0]")
 _ONE_SOURCE = "Headers() takes at most one of 'headers', 'raw' and 'scope'."
 
 
-def _is_valid_host(host: str) -> bool:
-    """Whether a Host header value is a plain ``host[:port]`` authority."""
-    match = _HOST_RE.fullmatch(host)
-    if match is None:
-        return False
-    literal, port = match.groups()
-    if port is not None and int(port) > 65535:
-        return False
-    if literal is not None:
-        try:
-            ipaddress.IPv6Address(literal[1:-1])
-        except ValueError:
-            return False
-    return True
+def find_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header ``name`` in raw ASGI ``headers``, ``None`` if absent.
+
+    ``name`` must be lower case, as ASGI servers send header names.
+    """
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
 
 
 def _url_from_scope(scope: Scope) -> str:
@@ -97,20 +90,17 @@ def _url_from_scope(scope: Scope) -> str:
         path = "/" + path
 
     authority: str | None = None
-    for key, value in scope.get("headers", ()):
-        if key == b"host":
-            host_header = value.decode("latin-1")
-            if _is_valid_host(host_header):
-                authority = host_header
-            break
+    host_header = find_header(scope.get("headers") or (), b"host")
+    if host_header is not None:
+        value = host_header.decode("latin-1")
+        if is_valid_host(value):
+            authority = value
     if authority is None:
         server = scope.get("server")
         if server and server[1] is not None:
-            host, port = server[0], server[1]
-            if ":" in host and not host.startswith("["):
-                host = f"[{host}]"
-            if _is_valid_host(host):
-                authority = host if _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+            host, port = format_host(server[0], None), server[1]
+            if is_valid_host(host):
+                authority = format_host(host, None if _DEFAULT_PORTS.get(scheme) == port else port)
 
     if authority is not None:
         url = f"{scheme}://{authority}{path}"
@@ -736,6 +726,8 @@ class Headers(Mapping[str, str]):
             name = key.lower().encode("latin-1")
         except UnicodeEncodeError:
             raise KeyError(key) from None
+        # find_header(self._list, name), inlined: the call would cost a tenth of this
+        # lookup, which every header read goes through.
         for item_key, value in self._list:
             if item_key == name:
                 return value.decode("latin-1")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 import anyio
 
 from asgi_core._parsers import ParseError, parse_content_type, parse_urlencoded
-from asgi_core.datastructures import FormData, Headers, UploadFile
+from asgi_core.datastructures import FormData, Headers, UploadFile, find_header
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartParser
@@ -246,13 +246,8 @@ class MultiPartParser:
         self._header_value = b""
 
     def _on_headers_finished(self) -> None:
-        disposition: bytes | None = None
-        content_type = ""
-        for header, value in self._part_headers:
-            if header == b"content-disposition":
-                disposition = value
-            elif header == b"content-type":
-                content_type = value.decode("latin-1")
+        disposition = find_header(self._part_headers, b"content-disposition")
+        content_type = (find_header(self._part_headers, b"content-type") or b"").decode("latin-1")
         if disposition is None:
             raise MultiPartException("A multipart part has no Content-Disposition header.")
         _, options = parse_content_type(disposition.decode(self._charset, "replace"))

@@ -28,7 +28,15 @@ from asgi_core._parsers import (
     parse_cookie,
     parse_json,
 )
-from asgi_core.datastructures import URL, Address, FormData, Headers, QueryParams, State
+from asgi_core.datastructures import (
+    URL,
+    Address,
+    FormData,
+    Headers,
+    QueryParams,
+    State,
+    find_header,
+)
 from asgi_core.exceptions import HTTPException
 from asgi_core.formparsers import FormParser, MultiPartException, MultiPartParser
 from asgi_core.limits import RequestLimits, get_limits
@@ -261,14 +269,10 @@ class Request(HTTPConnection):
 
     def _raw_header(self, name: bytes) -> bytes | None:
         """The first value of header ``name`` (lower-case), read from the scope."""
-        headers = self.scope["headers"]
+        headers = self.scope.get("headers")
         if type(headers) is not list:
             headers = self.headers.raw
-        for key, value in headers:
-            if key == name:
-                found: bytes = value
-                return found
-        return None
+        return find_header(headers, name)
 
     def _start_reading(self, limit: int | None) -> None:
         """Mark the body as being read; refuse a declared length over ``limit``."""

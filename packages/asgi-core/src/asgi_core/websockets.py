@@ -82,13 +82,23 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f'The "mode" argument must be "text" or "binary", not {mode!r}.')
 
 
+def _raise_if_disconnect(message: Message) -> Message:
+    """``message``, unless it is a disconnect: then raise :class:`WebSocketDisconnect`."""
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(
+            message.get("code", WS_1000_NORMAL_CLOSURE), message.get("reason")
+        )
+    return message
+
+
 class WebSocket(HTTPConnection):
     """A WebSocket connection: handshake, messages in both directions, close."""
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             raise ValueError(f'WebSocket needs a "websocket" scope, not {scope["type"]!r}.')
-        super().__init__(scope)
+        # HTTPConnection.__init__ would only check the scope type again.
+        self.scope = scope
         self._receive = receive
         self._send = send
         self.client_state = _CONNECTING
@@ -202,9 +212,7 @@ class WebSocket(HTTPConnection):
         """
         if self.client_state is _CONNECTING:
             # The server's "websocket.connect" message must be received first.
-            message = await self.receive()
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            _raise_if_disconnect(await self.receive())
         await self.send(
             {
                 "type": "websocket.accept",
@@ -216,10 +224,7 @@ class WebSocket(HTTPConnection):
     async def _receive_data(self) -> Message:
         if self.application_state is not _CONNECTED:
             raise RuntimeError('The WebSocket is not connected: call "accept" first.')
-        message = await self.receive()
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-        return message
+        return _raise_if_disconnect(await self.receive())
 
     async def receive_text(self) -> str:
         """Receive one text message; :class:`WebSocketDisconnect` if the client left."""
