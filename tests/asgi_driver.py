@@ -218,3 +218,38 @@ async def run_lifespan(
     except Exception as exc:
         return sent, exc
     return sent, None
+
+
+Send = Callable[[Message], Awaitable[None]]
+
+
+def recorder(error: BaseException | None = None) -> tuple[Result, Send]:
+    """A `Result` and a `send` that records into it, for an app expected to raise (the
+    messages sent before the error stay inspectable). With `error`, `send` raises it
+    instead, as a server's send does once the client is gone."""
+    result = Result()
+
+    async def send(message: Message) -> None:
+        if error is not None:
+            raise error
+        result.messages.append(message)
+
+    return result, send
+
+
+def disconnect_when(event: anyio.Event) -> Receive:
+    """The request body (empty), then `http.disconnect` once `event` is set: a client that
+    goes away in the middle of the response."""
+    pending = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop()
+        await event.wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+class Boom(Exception):
+    """The error a test app raises on purpose: `pytest.raises(Boom)` catches nothing else."""

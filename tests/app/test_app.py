@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-import asgi_app
 from asgi_app import (
     App,
     HTTPException,
@@ -65,11 +64,6 @@ def test_readme_example() -> None:
 
     app = App(routes=[Route("/", homepage)])
     assert TestClient(app).get("/").json() == {"hello": "world"}
-
-
-def test_every_reexport_is_public() -> None:
-    for name in asgi_app.__all__:
-        assert getattr(asgi_app, name) is not None
 
 
 def test_user_middleware_runs_in_declared_order() -> None:

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import django
-import httpx
 import itsdangerous
 import pytest
 from django.conf import settings
@@ -33,12 +32,13 @@ from asgi_middleware.gzip import GZipMiddleware
 from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
 from asgi_middleware.sessions import SessionMiddleware
 from asgi_middleware.trustedhost import TrustedHostMiddleware
+from asgi_testkit import AsyncTestClient
 
 TEXT = "lorem ipsum dolor sit amet " * 100
 
 
-def client(app: Any, base_url: str = "http://testserver") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+# the peer address the proxy-header tests trust (what a local reverse proxy would be)
+LOOPBACK = ("127.0.0.1", 123)
 
 
 # --- Starlette ---------------------------------------------------------------------
@@ -93,7 +93,7 @@ async def test_starlette_cors() -> None:
     app = CORSMiddleware(
         starlette_app, allow_origins=["https://a.example"], allow_methods=["GET", "POST"]
     )
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         preflight = await c.options(
             "/echo",
             headers={"Origin": "https://a.example", "Access-Control-Request-Method": "POST"},
@@ -116,7 +116,7 @@ async def test_starlette_cors() -> None:
     ("accept", "coding"), [("gzip", "gzip"), ("br", "br"), ("zstd, gzip", "zstd")]
 )
 async def test_starlette_compression(accept: str, coding: str) -> None:
-    async with client(CompressionMiddleware(starlette_app)) as c:
+    async with AsyncTestClient(CompressionMiddleware(starlette_app)) as c:
         response = await c.get("/text", headers={"Accept-Encoding": accept})
     assert response.headers["content-encoding"] == coding
     assert response.text == TEXT  # httpx decodes it
@@ -127,7 +127,7 @@ async def test_starlette_compression(accept: str, coding: str) -> None:
 async def test_starlette_gzip_raw_bytes() -> None:
     headers = {"Accept-Encoding": "gzip"}
     async with (
-        client(GZipMiddleware(starlette_app)) as c,
+        AsyncTestClient(GZipMiddleware(starlette_app)) as c,
         c.stream("GET", "/stream", headers=headers) as response,
     ):
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
@@ -139,7 +139,7 @@ async def test_starlette_gzip_raw_bytes() -> None:
 @pytest.mark.anyio
 async def test_starlette_sessions_and_migration_from_starlette_cookies() -> None:
     app = SessionMiddleware(starlette_app, "secret")
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         assert (await c.get("/count")).json() == {"count": 1}
         assert (await c.get("/count")).json() == {"count": 2}
         unchanged = await c.get("/peek")
@@ -150,10 +150,10 @@ async def test_starlette_sessions_and_migration_from_starlette_cookies() -> None
         routes=[Route("/count", s_count)],
         middleware=[StarletteMiddleware(StarletteSessionMiddleware, secret_key="secret")],
     )
-    async with client(theirs) as c:
+    async with AsyncTestClient(theirs) as c:
         await c.get("/count")
         cookie = c.cookies["session"]
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         c.cookies.set("session", cookie)
         response = await c.get("/peek")
     assert response.json() == {"count": 1}
@@ -162,7 +162,7 @@ async def test_starlette_sessions_and_migration_from_starlette_cookies() -> None
 @pytest.mark.anyio
 async def test_starlette_trusted_host() -> None:
     app = TrustedHostMiddleware(starlette_app, allowed_hosts=["testserver", "*.example.com"])
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         assert (await c.get("/text")).status_code == 200
         assert (await c.get("/text", headers={"Host": "a.example.com"})).status_code == 200
         bad = await c.get("/text", headers={"Host": "evil.com"})
@@ -172,7 +172,7 @@ async def test_starlette_trusted_host() -> None:
 @pytest.mark.anyio
 async def test_starlette_body_limit() -> None:
     app = RequestBodyLimitMiddleware(starlette_app, max_body_size=100)
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         ok = await c.post("/echo", content=b"x" * 100)
         too_big = await c.post("/echo", content=b"x" * 101)
 
@@ -196,9 +196,9 @@ async def test_starlette_proxy_headers() -> None:
     }
     trusting = ProxyHeadersMiddleware(starlette_app, trusted_hosts=["127.0.0.1"])
     untrusting = ProxyHeadersMiddleware(starlette_app, trusted_hosts=["10.0.0.0/8"])
-    async with client(trusting) as c:
+    async with AsyncTestClient(trusting, client=LOOPBACK) as c:
         trusted = (await c.get("/who", headers=headers)).json()
-    async with client(untrusting) as c:
+    async with AsyncTestClient(untrusting, client=LOOPBACK) as c:
         spoofed = (await c.get("/who", headers=headers)).json()
     assert trusted == {"client": "203.0.113.7", "scheme": "https", "host": "public.example"}
     assert spoofed == {"client": "127.0.0.1", "scheme": "http", "host": "testserver"}
@@ -238,7 +238,7 @@ async def test_fastapi_stack() -> None:
     app = SessionMiddleware(app, "secret")
     app = CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     app = TrustedHostMiddleware(app, allowed_hosts=["testserver"])
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         created = await c.post("/items", json={"name": "x"}, headers={"Origin": "https://o"})
         too_big = await c.post("/items", json={"name": "x" * 100})
         compressed = await c.get("/big", headers={"Accept-Encoding": "br"})
@@ -332,7 +332,7 @@ async def test_django_stack(django_app: Any) -> None:
     app = CORSMiddleware(app, allow_origins=["https://a.example"], allow_credentials=True)
     app = TrustedHostMiddleware(app, allowed_hosts=["testserver", "public.example"])
     app = ProxyHeadersMiddleware(app, trusted_hosts=["127.0.0.1"])
-    async with client(app) as c:
+    async with AsyncTestClient(app, client=LOOPBACK) as c:
         text = await c.get(
             "/text", headers={"Accept-Encoding": "gzip", "Origin": "https://a.example"}
         )
@@ -364,7 +364,7 @@ async def test_django_stack(django_app: Any) -> None:
 async def test_django_session_cookie_is_signed(django_app: Any) -> None:
     app = SessionMiddleware(django_app, "secret")
     forged = itsdangerous.TimestampSigner("wrong").sign(b64encode(json.dumps({"n": 41}).encode()))
-    async with client(app) as c:
+    async with AsyncTestClient(app) as c:
         c.cookies.set("session", forged.decode())
         response = await c.get("/session")
     assert response.json() == {"n": 1}

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import pytest
+from asgi_driver import disconnect_when, idle_receive, make_scope, run
 
 from asgi_core.background import BackgroundTask
 from asgi_responses import FileResponse
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
 
@@ -37,10 +38,10 @@ def last_modified_of(path: Path) -> str:
 # ---- whole files ----------------------------------------------------------------
 
 
-async def test_whole_file_and_headers(call: Any, tmp_path: Path) -> None:
+async def test_whole_file_and_headers(tmp_path: Path) -> None:
     path = tmp_path / "hello.txt"
     path.write_text("hello")
-    result = await call(FileResponse(path))
+    result = await run(FileResponse(path))
     assert result.status == 200
     assert result.body == b"hello"
     assert result.complete
@@ -53,42 +54,40 @@ async def test_whole_file_and_headers(call: Any, tmp_path: Path) -> None:
     ]
 
 
-async def test_media_type_guessing(call: Any, tmp_path: Path) -> None:
+async def test_media_type_guessing(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>")
     (tmp_path / "blob.unknownext").write_bytes(b"?")
-    html = await call(FileResponse(tmp_path / "page.html"))
+    html = await run(FileResponse(tmp_path / "page.html"))
     assert html.header("content-type") == "text/html; charset=utf-8"
-    unknown = await call(FileResponse(tmp_path / "blob.unknownext"))
+    unknown = await run(FileResponse(tmp_path / "blob.unknownext"))
     assert unknown.header("content-type") == "text/plain; charset=utf-8"
-    by_name = await call(FileResponse(tmp_path / "blob.unknownext", filename="x.png"))
+    by_name = await run(FileResponse(tmp_path / "blob.unknownext", filename="x.png"))
     assert by_name.header("content-type") == "image/png"
-    explicit = await call(FileResponse(tmp_path / "page.html", media_type="application/x-a"))
+    explicit = await run(FileResponse(tmp_path / "page.html", media_type="application/x-a"))
     assert explicit.header("content-type") == "application/x-a"
 
 
-async def test_content_disposition(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file, filename="naïve report.pdf"))
+async def test_content_disposition(data_file: Path) -> None:
+    result = await run(FileResponse(data_file, filename="naïve report.pdf"))
     assert result.header("content-disposition") == (
         "attachment; filename=\"naive report.pdf\"; filename*=utf-8''na%C3%AFve%20report.pdf"
     )
-    inline = await call(
-        FileResponse(data_file, filename="a.pdf", content_disposition_type="inline")
-    )
+    inline = await run(FileResponse(data_file, filename="a.pdf", content_disposition_type="inline"))
     assert inline.header("content-disposition") == 'inline; filename="a.pdf"'
     given = FileResponse(data_file, filename="a.pdf", headers={"Content-Disposition": "inline"})
     assert given.headers.getlist("content-disposition") == ["inline"]
 
 
-async def test_stat_result_is_reused(call: Any, data_file: Path) -> None:
+async def test_stat_result_is_reused(data_file: Path) -> None:
     st = os.stat(data_file)
     response = FileResponse(data_file, stat_result=st)
     assert response.headers["content-length"] == "1024"
     assert response.headers["etag"] == etag_of(data_file)
-    result = await call(response)
+    result = await run(response)
     assert result.body == CONTENT
 
 
-async def test_user_headers_are_not_overwritten(call: Any, data_file: Path) -> None:
+async def test_user_headers_are_not_overwritten(data_file: Path) -> None:
     response = FileResponse(
         data_file,
         headers={
@@ -98,77 +97,77 @@ async def test_user_headers_are_not_overwritten(call: Any, data_file: Path) -> N
             "Content-Length": "1024",
         },
     )
-    result = await call(response)
-    assert result.headers("etag") == ['"mine"']
-    assert result.headers("last-modified") == ["x"]
-    assert result.headers("accept-ranges") == ["none"]
-    assert result.headers("content-length") == ["1024"]
-    revalidated = await call(
+    result = await run(response)
+    assert result.header_values("etag") == ['"mine"']
+    assert result.header_values("last-modified") == ["x"]
+    assert result.header_values("accept-ranges") == ["none"]
+    assert result.header_values("content-length") == ["1024"]
+    revalidated = await run(
         FileResponse(data_file, headers={"ETag": '"mine"'}), headers=[("If-None-Match", '"mine"')]
     )
     assert revalidated.status == 304
 
 
-async def test_missing_file_raises(call: Any, tmp_path: Path) -> None:
+async def test_missing_file_raises(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="does not exist"):
-        await call(FileResponse(tmp_path / "nope.txt"))
+        await run(FileResponse(tmp_path / "nope.txt"))
     with pytest.raises(RuntimeError, match="is not a file"):
-        await call(FileResponse(tmp_path))
+        await run(FileResponse(tmp_path))
 
 
-async def test_head(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file), method="HEAD")
+async def test_head(data_file: Path) -> None:
+    result = await run(FileResponse(data_file), method="HEAD")
     assert result.header("content-length") == "1024"
     assert result.body == b""
-    forced = await call(FileResponse(data_file, method="head"))
+    forced = await run(FileResponse(data_file, method="head"))
     assert forced.body == b""
 
 
-async def test_large_file_is_chunked(call: Any, tmp_path: Path) -> None:
+async def test_large_file_is_chunked(tmp_path: Path) -> None:
     big = os.urandom(200_000)
     path = tmp_path / "big.bin"
     path.write_bytes(big)
-    result = await call(FileResponse(path))
+    result = await run(FileResponse(path))
     assert result.body == big
     sizes = [len(m["body"]) for m in result.messages[1:]]
     assert sizes == [65536, 65536, 65536, 200_000 - 3 * 65536, 0]
 
 
-async def test_file_shrinking_while_sent(call: Any, data_file: Path) -> None:
+async def test_file_shrinking_while_sent(data_file: Path) -> None:
     response = FileResponse(data_file, stat_result=os.stat(data_file))
     data_file.write_bytes(b"short")
-    result = await call(response)
+    result = await run(response)
     assert result.header("content-length") == "1024"
     assert result.body == b"short"
     assert result.complete
 
 
-async def test_large_file_shrinking_while_sent(call: Any, tmp_path: Path) -> None:
+async def test_large_file_shrinking_while_sent(tmp_path: Path) -> None:
     path = tmp_path / "big.bin"
     path.write_bytes(b"x" * 200_000)
     response = FileResponse(path, stat_result=os.stat(path))
     path.write_bytes(b"y" * 70_000)
-    result = await call(response)
+    result = await run(response)
     assert result.header("content-length") == "200000"
     assert result.body == b"y" * 70_000
     assert result.complete
 
 
-async def test_pathsend(call: Any, data_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_pathsend(data_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     extensions = {"http.response.pathsend": {}}
-    result = await call(FileResponse(data_file), extensions=extensions)
+    result = await run(FileResponse(data_file), extensions=extensions)
     assert result.messages[1] == {"type": "http.response.pathsend", "path": str(data_file)}
     monkeypatch.chdir(data_file.parent)
-    relative = await call(FileResponse("data.bin"), extensions=extensions)
+    relative = await run(FileResponse("data.bin"), extensions=extensions)
     assert relative.messages[1]["path"] == str(data_file)
-    head = await call(FileResponse(data_file), method="HEAD", extensions=extensions)
+    head = await run(FileResponse(data_file), method="HEAD", extensions=extensions)
     assert head.messages[1] == {"type": "http.response.body", "body": b""}
 
 
-async def test_background_runs_after_file(call: Any, data_file: Path) -> None:
+async def test_background_runs_after_file(data_file: Path) -> None:
     ran: list[int] = []
     response = FileResponse(data_file, background=BackgroundTask(ran.append, 1))
-    await call(response)
+    await run(response)
     assert ran == [1]
 
 
@@ -187,11 +186,7 @@ async def test_disconnect_stops_reading(tmp_path: Path) -> None:
             sent.set()
         await anyio.sleep(0)
 
-    async def receive() -> Any:
-        await sent.wait()
-        return {"type": "http.disconnect"}
-
-    await FileResponse(path)({"type": "http", "method": "GET", "headers": []}, receive, send)
+    await FileResponse(path)(make_scope(), disconnect_when(sent), send)
     assert len(messages) < 20
     assert messages[-1].get("more_body") is True
 
@@ -208,11 +203,8 @@ async def test_send_oserror_is_quiet(tmp_path: Path) -> None:
         if sends == 2:
             raise OSError("closed")
 
-    async def receive() -> Any:
-        await anyio.sleep_forever()
-
     response = FileResponse(path, background=BackgroundTask(ran.append, 1))
-    await response({"type": "http", "method": "GET", "headers": []}, receive, send)
+    await response(make_scope(), idle_receive, send)
     assert sends == 2
     assert ran == [1]
 
@@ -220,9 +212,9 @@ async def test_send_oserror_is_quiet(tmp_path: Path) -> None:
 # ---- conditional requests -------------------------------------------------------
 
 
-async def test_if_none_match_gives_304(call: Any, data_file: Path) -> None:
+async def test_if_none_match_gives_304(data_file: Path) -> None:
     headers = {"Cache-Control": "max-age=60", "X-Other": "dropped", "Vary": "Accept"}
-    result = await call(
+    result = await run(
         FileResponse(data_file, headers=headers),
         headers=[("If-None-Match", etag_of(data_file))],
     )
@@ -236,37 +228,37 @@ async def test_if_none_match_gives_304(call: Any, data_file: Path) -> None:
     ]
 
 
-async def test_if_modified_since(call: Any, data_file: Path) -> None:
-    fresh = await call(
+async def test_if_modified_since(data_file: Path) -> None:
+    fresh = await run(
         FileResponse(data_file), headers=[("If-Modified-Since", last_modified_of(data_file))]
     )
     assert fresh.status == 304
     old = email.utils.formatdate(data_file.stat().st_mtime - 100, usegmt=True)
-    stale = await call(FileResponse(data_file), headers=[("If-Modified-Since", old)])
+    stale = await run(FileResponse(data_file), headers=[("If-Modified-Since", old)])
     assert stale.status == 200
     assert stale.body == CONTENT
 
 
-async def test_if_match_failure_gives_412(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file), headers=[("If-Match", '"other"')])
+async def test_if_match_failure_gives_412(data_file: Path) -> None:
+    result = await run(FileResponse(data_file), headers=[("If-Match", '"other"')])
     assert result.status == 412
     assert result.raw_headers == [(b"content-length", b"0")]
-    ok = await call(FileResponse(data_file), headers=[("If-Match", etag_of(data_file))])
+    ok = await run(FileResponse(data_file), headers=[("If-Match", etag_of(data_file))])
     assert ok.status == 200
 
 
-async def test_conditionals_only_for_200_get_and_head(call: Any, data_file: Path) -> None:
+async def test_conditionals_only_for_200_get_and_head(data_file: Path) -> None:
     etag = [("If-None-Match", etag_of(data_file)), ("Range", "bytes=0-1")]
-    not_found = await call(FileResponse(data_file, status_code=404), headers=etag)
+    not_found = await run(FileResponse(data_file, status_code=404), headers=etag)
     assert not_found.status == 404
     assert not_found.body == CONTENT
-    post = await call(FileResponse(data_file), method="POST", headers=etag)
+    post = await run(FileResponse(data_file), method="POST", headers=etag)
     assert post.status == 200
     assert post.body == CONTENT
 
 
-async def test_unrelated_request_headers(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file), headers=[("Accept", "*/*"), ("X-Range", "1")])
+async def test_unrelated_request_headers(data_file: Path) -> None:
+    result = await run(FileResponse(data_file), headers=[("Accept", "*/*"), ("X-Range", "1")])
     assert result.status == 200
     assert result.body == CONTENT
 
@@ -274,28 +266,28 @@ async def test_unrelated_request_headers(call: Any, data_file: Path) -> None:
 # ---- ranges ---------------------------------------------------------------------
 
 
-async def test_single_range(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file), headers=[("Range", "bytes=10-19")])
+async def test_single_range(data_file: Path) -> None:
+    result = await run(FileResponse(data_file), headers=[("Range", "bytes=10-19")])
     assert result.status == 206
     assert result.body == CONTENT[10:20]
     assert result.header("content-range") == "bytes 10-19/1024"
-    assert result.headers("content-length") == ["10"]
+    assert result.header_values("content-length") == ["10"]
     assert result.header("content-type") == "application/octet-stream"
 
 
-async def test_suffix_range_head(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file), method="HEAD", headers=[("Range", "bytes=-4")])
+async def test_suffix_range_head(data_file: Path) -> None:
+    result = await run(FileResponse(data_file), method="HEAD", headers=[("Range", "bytes=-4")])
     assert result.status == 206
     assert result.header("content-range") == "bytes 1020-1023/1024"
     assert result.header("content-length") == "4"
     assert result.body == b""
 
 
-async def test_range_across_chunks(call: Any, tmp_path: Path) -> None:
+async def test_range_across_chunks(tmp_path: Path) -> None:
     big = os.urandom(150_000)
     path = tmp_path / "big.bin"
     path.write_bytes(big)
-    result = await call(FileResponse(path), headers=[("Range", "bytes=1000-140000")])
+    result = await run(FileResponse(path), headers=[("Range", "bytes=1000-140000")])
     assert result.body == big[1000:140001]
 
 
@@ -310,9 +302,9 @@ def _expected_multipart(boundary: str, parts: list[tuple[int, int]], kind: str) 
     return out + f"--{boundary}--\r\n".encode()
 
 
-async def test_multiple_ranges(call: Any, data_file: Path) -> None:
+async def test_multiple_ranges(data_file: Path) -> None:
     response = FileResponse(data_file, media_type="application/octet-stream")
-    result = await call(response, headers=[("Range", "bytes=500-509, 0-4, 3-7, -2")])
+    result = await run(response, headers=[("Range", "bytes=500-509, 0-4, 3-7, -2")])
     assert result.status == 206
     content_type = result.header("content-type")
     assert content_type is not None
@@ -322,15 +314,15 @@ async def test_multiple_ranges(call: Any, data_file: Path) -> None:
         match.group(1), [(0, 8), (500, 510), (1022, 1024)], "application/octet-stream"
     )
     assert result.body == expected
-    assert result.headers("content-length") == [str(len(expected))]
+    assert result.header_values("content-length") == [str(len(expected))]
     assert result.header("content-range") is None
 
 
-async def test_multiple_large_ranges(call: Any, tmp_path: Path) -> None:
+async def test_multiple_large_ranges(tmp_path: Path) -> None:
     big = os.urandom(150_000)
     path = tmp_path / "big.bin"
     path.write_bytes(big)
-    result = await call(FileResponse(path), headers=[("Range", "bytes=100000-,0-69999")])
+    result = await run(FileResponse(path), headers=[("Range", "bytes=100000-,0-69999")])
     assert result.status == 206
     content_type = result.header("content-type")
     assert content_type is not None
@@ -349,18 +341,18 @@ async def test_multiple_large_ranges(call: Any, tmp_path: Path) -> None:
     assert result.header("content-length") == str(len(expected))
 
 
-async def test_multiple_ranges_head_and_random_boundary(call: Any, data_file: Path) -> None:
+async def test_multiple_ranges_head_and_random_boundary(data_file: Path) -> None:
     ranges = [("Range", "bytes=0-0,2-2")]
-    first = await call(FileResponse(data_file), method="HEAD", headers=ranges)
-    second = await call(FileResponse(data_file), method="HEAD", headers=ranges)
+    first = await run(FileResponse(data_file), method="HEAD", headers=ranges)
+    second = await run(FileResponse(data_file), method="HEAD", headers=ranges)
     assert first.status == 206
     assert first.body == b""
     assert first.header("content-type") != second.header("content-type")
     assert first.header("content-length") == second.header("content-length")
 
 
-async def test_unsatisfiable_range(call: Any, data_file: Path) -> None:
-    result = await call(FileResponse(data_file), headers=[("Range", "bytes=5000-")])
+async def test_unsatisfiable_range(data_file: Path) -> None:
+    result = await run(FileResponse(data_file), headers=[("Range", "bytes=5000-")])
     assert result.status == 416
     assert result.raw_headers == [(b"content-range", b"bytes */1024"), (b"content-length", b"0")]
     assert result.body == b""
@@ -376,25 +368,23 @@ async def test_unsatisfiable_range(call: Any, data_file: Path) -> None:
         "bytes=" + "0-," * 10_000,
     ],
 )
-async def test_ignored_ranges_send_whole_file(call: Any, data_file: Path, header: str) -> None:
-    result = await call(FileResponse(data_file), headers=[("Range", header)])
+async def test_ignored_ranges_send_whole_file(data_file: Path, header: str) -> None:
+    result = await run(FileResponse(data_file), headers=[("Range", header)])
     assert result.status == 200
     assert result.body == CONTENT
 
 
-async def test_if_range(call: Any, data_file: Path) -> None:
+async def test_if_range(data_file: Path) -> None:
     etag, date = etag_of(data_file), last_modified_of(data_file)
     for validator, status in [(etag, 206), (date, 206), ('"stale"', 200), ("W/" + etag, 200)]:
-        result = await call(
+        result = await run(
             FileResponse(data_file), headers=[("Range", "bytes=0-1"), ("If-Range", validator)]
         )
         assert result.status == status, validator
         assert result.body == (CONTENT[:2] if status == 206 else CONTENT)
 
 
-async def test_over_httpx(data_file: Path) -> None:
-    transport = httpx.ASGITransport(app=FileResponse(data_file))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        reply = await http.get("/", headers={"Range": "bytes=1-2"})
+async def test_over_the_test_client(data_file: Path) -> None:
+    reply = await AsyncTestClient(FileResponse(data_file)).get("/", headers={"Range": "bytes=1-2"})
     assert reply.status_code == 206
     assert reply.content == CONTENT[1:3]

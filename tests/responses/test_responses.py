@@ -5,8 +5,8 @@ import email.utils
 import time
 from typing import Any
 
-import httpx
 import pytest
+from asgi_driver import call, make_scope, queue_receive, run
 
 from asgi_core.background import BackgroundTask
 from asgi_responses import (
@@ -16,12 +16,9 @@ from asgi_responses import (
     RedirectResponse,
     Response,
 )
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
-
-
-def client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
 
 
 # ---- construction ---------------------------------------------------------------
@@ -278,8 +275,8 @@ def test_delete_cookie() -> None:
 # ---- sending --------------------------------------------------------------------
 
 
-async def test_sends_start_and_body(call: Any) -> None:
-    result = await call(PlainTextResponse("hi", status_code=201, headers={"x-a": "1"}))
+async def test_sends_start_and_body() -> None:
+    result = await run(PlainTextResponse("hi", status_code=201, headers={"x-a": "1"}))
     assert result.messages == [
         {
             "type": "http.response.start",
@@ -294,13 +291,13 @@ async def test_sends_start_and_body(call: Any) -> None:
     ]
 
 
-async def test_head_sends_headers_without_body(call: Any) -> None:
-    result = await call(PlainTextResponse("hello"), method="HEAD")
+async def test_head_sends_headers_without_body() -> None:
+    result = await run(PlainTextResponse("hello"), method="HEAD")
     assert result.header("content-length") == "5"
     assert result.body == b""
 
 
-async def test_background_runs_after_body(call: Any) -> None:
+async def test_background_runs_after_body() -> None:
     events: list[str] = []
     result_messages: list[str] = []
 
@@ -312,23 +309,13 @@ async def test_background_runs_after_body(call: Any) -> None:
     async def send(message: Any) -> None:
         result_messages.append(message["type"])
 
-    async def receive() -> Any:
-        raise AssertionError("not needed")  # pragma: no cover
-
-    await response({"type": "http", "method": "GET"}, receive, send)
+    await response(make_scope(), queue_receive([]), send)
     assert events == ["bg after 2 messages"]
 
 
-async def test_websocket_denial_response(call: Any) -> None:
-    messages: list[Any] = []
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    async def receive() -> Any:
-        raise AssertionError("not needed")  # pragma: no cover
-
-    await PlainTextResponse("no", status_code=403)({"type": "websocket"}, receive, send)
+async def test_websocket_denial_response() -> None:
+    denial = PlainTextResponse("no", status_code=403)
+    messages = await call(denial, make_scope(type="websocket"), queue_receive([]))
     assert [m["type"] for m in messages] == [
         "websocket.http.response.start",
         "websocket.http.response.body",
@@ -342,18 +329,13 @@ async def test_send_oserror_is_quiet_and_background_still_runs() -> None:
     async def send(message: Any) -> None:
         raise OSError("connection closed")
 
-    async def receive() -> Any:
-        raise AssertionError("not needed")  # pragma: no cover
-
     response = Response(b"x", background=BackgroundTask(ran.append, True))
-    await response({"type": "http", "method": "GET"}, receive, send)
+    await response(make_scope(), queue_receive([]), send)
     assert ran == [True]
 
 
-async def test_over_httpx() -> None:
-    response = JSONResponse({"ok": True})
-    async with client(response) as http:
-        reply = await http.get("/")
+async def test_over_the_test_client() -> None:
+    reply = await AsyncTestClient(JSONResponse({"ok": True})).get("/")
     assert reply.status_code == 200
     assert reply.json() == {"ok": True}
     assert reply.headers["content-length"] == "11"

@@ -4,11 +4,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx
 import pytest
+from asgi_driver import disconnect_when, idle_receive, make_scope, run
 
 from asgi_core.background import BackgroundTask
 from asgi_responses import EventSourceResponse, ServerSentEvent
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
 
@@ -66,8 +67,8 @@ async def _items() -> AsyncIterator[Any]:
     yield "c\nd"
 
 
-async def test_stream_and_headers(call: Any) -> None:
-    result = await call(EventSourceResponse(_items(), headers={"X-A": "1"}))
+async def test_stream_and_headers() -> None:
+    result = await run(EventSourceResponse(_items(), headers={"X-A": "1"}))
     assert result.status == 200
     assert result.raw_headers == [
         (b"cache-control", b"no-cache"),
@@ -80,17 +81,17 @@ async def test_stream_and_headers(call: Any) -> None:
     assert all(m.get("more_body") for m in result.messages[1:-1])
 
 
-async def test_headers_can_be_overridden(call: Any) -> None:
+async def test_headers_can_be_overridden() -> None:
     response = EventSourceResponse(["x"], status_code=202, headers={"Cache-Control": "no-store"})
-    result = await call(response)
+    result = await run(response)
     assert result.status == 202
-    assert result.headers("cache-control") == ["no-store"]
-    assert result.headers("x-accel-buffering") == ["no"]
+    assert result.header_values("cache-control") == ["no-store"]
+    assert result.header_values("x-accel-buffering") == ["no"]
     assert result.body == b"data: x\n\n"
 
 
-async def test_sync_iterable(call: Any) -> None:
-    result = await call(EventSourceResponse(iter(["a", {"data": 1}]), ping=None))
+async def test_sync_iterable() -> None:
+    result = await run(EventSourceResponse(iter(["a", {"data": 1}]), ping=None))
     assert result.body == b"data: a\n\ndata: 1\n\n"
 
 
@@ -109,16 +110,13 @@ async def test_ping_when_idle() -> None:
             if message["body"] == b": ping\n\n":
                 pinged.set()
 
-    async def receive() -> Any:
-        await anyio.sleep_forever()
-
-    await EventSourceResponse(slow(), ping=0.001)({"type": "http", "method": "GET"}, receive, send)
+    await EventSourceResponse(slow(), ping=0.001)(make_scope(), idle_receive, send)
     assert messages[0] == b"data: first\n\n"
     assert b": ping\n\n" in messages
     assert messages[-2:] == [b"data: last\n\n", b""]
 
 
-async def test_disconnect_closes_generator(call: Any) -> None:
+async def test_disconnect_closes_generator() -> None:
     closed = anyio.Event()
     ran: list[bool] = []
     count = 0
@@ -135,12 +133,8 @@ async def test_disconnect_closes_generator(call: Any) -> None:
         finally:
             closed.set()
 
-    async def receive() -> Any:
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
     response = EventSourceResponse(forever(), background=BackgroundTask(ran.append, True))
-    result = await call(response, receive=receive)
+    result = await run(response, receive=disconnect_when(gone))
     assert closed.is_set()
     assert ran == [True]
     assert not result.complete
@@ -164,37 +158,32 @@ async def test_send_failure_closes_generator() -> None:
         if sends == 3:
             raise OSError("gone")
 
-    async def receive() -> Any:
-        await anyio.sleep_forever()
-
-    await EventSourceResponse(forever())({"type": "http", "method": "GET"}, receive, send)
+    await EventSourceResponse(forever())(make_scope(), idle_receive, send)
     assert closed == [True]
     assert sends == 3
 
 
-async def test_generator_error_propagates(call: Any) -> None:
+async def test_generator_error_propagates() -> None:
     async def broken() -> AsyncIterator[str]:
         yield "x"
         raise KeyError("boom")
 
     with pytest.raises(KeyError):
-        await call(EventSourceResponse(broken()))
+        await run(EventSourceResponse(broken()))
 
 
-async def test_bad_item_is_a_type_error(call: Any) -> None:
+async def test_bad_item_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="not int"):
-        await call(EventSourceResponse([1]))
+        await run(EventSourceResponse([1]))
 
 
-async def test_head(call: Any) -> None:
-    result = await call(EventSourceResponse(["x"]), method="HEAD")
+async def test_head() -> None:
+    result = await run(EventSourceResponse(["x"]), method="HEAD")
     assert result.header("content-type") == "text/event-stream; charset=utf-8"
     assert result.body == b""
 
 
-async def test_over_httpx() -> None:
-    transport = httpx.ASGITransport(app=EventSourceResponse(_items()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        reply = await http.get("/")
+async def test_over_the_test_client() -> None:
+    reply = await AsyncTestClient(EventSourceResponse(_items())).get("/")
     assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert reply.text.count("\n\n") == 3

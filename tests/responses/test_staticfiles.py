@@ -5,12 +5,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from asgi_driver import make_scope, queue_receive, recorder, run
 
 from asgi_core.exceptions import HTTPException
 from asgi_responses import FileResponse, Response
 from asgi_responses.staticfiles import StaticFiles
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
 
@@ -35,25 +36,25 @@ def site(tmp_path: Path) -> Path:
     return static
 
 
-async def test_serves_files(call: Any, site: Path) -> None:
+async def test_serves_files(site: Path) -> None:
     app = StaticFiles(directory=site)
-    result = await call(app, path="/hello.txt")
+    result = await run(app, path="/hello.txt")
     assert result.status == 200
     assert result.body == b"hello"
     assert result.header("content-type") == "text/plain; charset=utf-8"
     assert result.header("etag") is not None
-    deep = await call(app, path="/sub/deep.css")
+    deep = await run(app, path="/sub/deep.css")
     assert deep.body == b"body{}"
     assert deep.header("content-type") == "text/css; charset=utf-8"
-    head = await call(app, method="HEAD", path="/hello.txt")
+    head = await run(app, method="HEAD", path="/hello.txt")
     assert head.header("content-length") == "5"
     assert head.body == b""
 
 
-async def test_missing_and_directories_are_404(call: Any, site: Path) -> None:
+async def test_missing_and_directories_are_404(site: Path) -> None:
     app = StaticFiles(directory=site)
     for path in ("/nope.txt", "/sub", "/sub/", "/", ""):
-        result = await call(app, path=path)
+        result = await run(app, path=path)
         assert result.status == 404, path
         assert result.body == b"Not Found"
 
@@ -79,116 +80,112 @@ async def test_missing_and_directories_are_404(call: Any, site: Path) -> None:
         "/\ud800.txt",
     ],
 )
-async def test_traversal_is_404(call: Any, site: Path, path: str) -> None:
-    result = await call(StaticFiles(directory=site), path=path)
+async def test_traversal_is_404(site: Path, path: str) -> None:
+    result = await run(StaticFiles(directory=site), path=path)
     assert result.status == 404
     assert b"secret" not in result.body
 
 
-async def test_symlinks(call: Any, site: Path) -> None:
-    inside = await call(StaticFiles(directory=site), path="/inside.txt")
+async def test_symlinks(site: Path) -> None:
+    inside = await run(StaticFiles(directory=site), path="/inside.txt")
     assert inside.body == b"hello"
-    followed = await call(StaticFiles(directory=site, follow_symlink=True), path="/outside.txt")
+    followed = await run(StaticFiles(directory=site, follow_symlink=True), path="/outside.txt")
     assert followed.body == b"secret"
 
 
-async def test_only_get_and_head(call: Any, site: Path) -> None:
-    result = await call(StaticFiles(directory=site), method="POST", path="/hello.txt")
+async def test_only_get_and_head(site: Path) -> None:
+    result = await run(StaticFiles(directory=site), method="POST", path="/hello.txt")
     assert result.status == 405
     assert result.header("allow") == "GET, HEAD"
     assert result.body == b"Method Not Allowed"
 
 
-async def test_errors_raise_inside_an_app(call: Any, site: Path) -> None:
+async def test_errors_raise_inside_an_app(site: Path) -> None:
     app = StaticFiles(directory=site)
     with pytest.raises(HTTPException) as info:
-        await call(app, method="DELETE", path="/hello.txt", app=object())
+        await run(app, method="DELETE", path="/hello.txt", app=object())
     assert info.value.status_code == 405
     assert info.value.headers == {"Allow": "GET, HEAD"}
     with pytest.raises(HTTPException) as info:
-        await call(app, path="/nope", app=object())
+        await run(app, path="/nope", app=object())
     assert info.value.status_code == 404
 
 
 async def test_only_http(site: Path) -> None:
-    async def receive() -> Any:
-        raise AssertionError  # pragma: no cover
-
-    async def send(message: Any) -> None:
-        raise AssertionError  # pragma: no cover
-
+    result, send = recorder()
     with pytest.raises(RuntimeError, match="only serves HTTP"):
-        await StaticFiles(directory=site)({"type": "websocket", "path": "/"}, receive, send)
+        await StaticFiles(directory=site)(make_scope(type="websocket"), queue_receive([]), send)
+    assert result.messages == []
 
 
-async def test_html_mode(call: Any, site: Path) -> None:
+async def test_html_mode(site: Path) -> None:
     app = StaticFiles(directory=site, html=True)
-    home = await call(app, path="/")
+    home = await run(app, path="/")
     assert (home.status, home.body) == (200, b"<h1>home</h1>")
     assert home.header("content-type") == "text/html; charset=utf-8"
-    sub = await call(app, path="/sub/")
+    sub = await run(app, path="/sub/")
     assert sub.body == b"<h1>sub</h1>"
-    redirect = await call(app, path="/sub", query_string=b"a=1")
+    redirect = await run(app, path="/sub", query_string=b"a=1")
     assert redirect.status == 307
     assert redirect.header("location") == "/sub/?a=1"
-    missing = await call(app, path="/nope")
+    missing = await run(app, path="/nope")
     assert (missing.status, missing.body) == (404, b"<h1>missing</h1>")
-    noindex = await call(app, path="/noindex/")
+    noindex = await run(app, path="/noindex/")
     assert noindex.status == 404
     assert noindex.body == b"<h1>missing</h1>"
-    file = await call(app, path="/hello.txt")
+    file = await run(app, path="/hello.txt")
     assert file.body == b"hello"
 
 
-async def test_html_mode_redirect_is_never_protocol_relative(call: Any, site: Path) -> None:
-    result = await call(StaticFiles(directory=site, html=True), path="//evil.com")
+async def test_html_mode_redirect_is_never_protocol_relative(site: Path) -> None:
+    result = await run(StaticFiles(directory=site, html=True), path="//evil.com")
     assert result.status == 307
     assert result.header("location") == "/evil.com/"
 
 
-async def test_html_mode_without_404_page(call: Any, tmp_path: Path) -> None:
+async def test_html_mode_without_404_page(tmp_path: Path) -> None:
     (tmp_path / "index.html").mkdir()  # not a regular file
     (tmp_path / "404.html").mkdir()
     app = StaticFiles(directory=tmp_path, html=True)
-    assert (await call(app, path="/")).status == 404
-    result = await call(app, path="/nope")
+    assert (await run(app, path="/")).status == 404
+    result = await run(app, path="/nope")
     assert (result.status, result.body) == (404, b"Not Found")
 
 
-async def test_mounting_conventions(call: Any, site: Path) -> None:
+async def test_mounting_conventions(site: Path) -> None:
     app = StaticFiles(directory=site, html=True)
-    full = await call(app, path="/static/hello.txt", root_path="/static")
+    full = await run(app, path="/static/hello.txt", root_path="/static")
     assert full.body == b"hello"
-    stripped = await call(app, path="/hello.txt", root_path="/static")
+    stripped = await run(app, path="/hello.txt", root_path="/static")
     assert stripped.body == b"hello"
-    not_a_prefix = await call(app, path="/statichello.txt", root_path="/static")
+    not_a_prefix = await run(app, path="/statichello.txt", root_path="/static")
     assert not_a_prefix.status == 404
-    mount_root = await call(app, path="/static", root_path="/static")
+    mount_root = await run(app, path="/static", root_path="/static")
     assert mount_root.status == 307
     assert mount_root.header("location") == "/static/"
-    stripped_sub = await call(app, path="/sub", root_path="/static")
+    stripped_sub = await run(app, path="/sub", root_path="/static")
     assert stripped_sub.header("location") == "/static/sub/"
-    quoted = await call(app, path="/st a?t/sub", root_path="/st a?t")
+    quoted = await run(app, path="/st a?t/sub", root_path="/st a?t")
     assert quoted.header("location") == "/st%20a%3Ft/sub/"
 
 
-async def test_conditional_and_range_requests(call: Any, site: Path) -> None:
+async def test_conditional_and_range_requests(site: Path) -> None:
     app = StaticFiles(directory=site)
-    first = await call(app, path="/hello.txt")
+    first = await run(app, path="/hello.txt")
     etag = first.header("etag")
     assert etag is not None
-    again = await call(app, path="/hello.txt", headers=[("If-None-Match", etag)])
+    again = await run(app, path="/hello.txt", headers=[("If-None-Match", etag)])
     assert again.status == 304
     assert again.body == b""
-    part = await call(app, path="/hello.txt", headers=[("Range", "bytes=1-3")])
+    part = await run(app, path="/hello.txt", headers=[("Range", "bytes=1-3")])
     assert (part.status, part.body) == (206, b"ell")
 
 
-async def test_check_dir(call: Any, tmp_path: Path) -> None:
+async def test_check_dir(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="does not exist"):
         StaticFiles(directory=tmp_path / "missing")
     app = StaticFiles(directory=tmp_path / "missing", check_dir=False)
-    assert (await call(app, path="/x")).status == 404
+    assert (await run(app, path="/x")).status == 404
 
 
 @pytest.fixture
@@ -210,7 +207,7 @@ def packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-async def test_packages(call: Any, site: Path, packages: Path) -> None:
+async def test_packages(site: Path, packages: Path) -> None:
     app = StaticFiles(
         directory=site, packages=["pkg_statics", "pkg_static", ("pkg_assets", "assets")]
     )
@@ -221,9 +218,9 @@ async def test_packages(call: Any, site: Path, packages: Path) -> None:
         str(packages / "pkg_assets" / "assets"),
     ]
     for path, body in [("/hello.txt", b"hello"), ("/a.txt", b"a.txt"), ("/c.txt", b"c.txt")]:
-        assert (await call(app, path=path)).body == body
+        assert (await run(app, path=path)).body == body
     only_packages = StaticFiles(packages=["pkg_static"])
-    assert (await call(only_packages, path="/b.txt")).body == b"b.txt"
+    assert (await run(only_packages, path="/b.txt")).body == b"b.txt"
 
 
 @pytest.mark.parametrize(
@@ -241,7 +238,7 @@ def test_bad_packages(packages: Path, spec: Any, message: str) -> None:
     sys.modules.pop("pkg_bare", None)
 
 
-async def test_file_response_can_be_overridden(call: Any, site: Path) -> None:
+async def test_file_response_can_be_overridden(site: Path) -> None:
     class Cached(StaticFiles):
         def file_response(
             self, full_path: str, stat_result: os.stat_result, scope: Any, status_code: int = 200
@@ -250,7 +247,7 @@ async def test_file_response_can_be_overridden(call: Any, site: Path) -> None:
             response.headers["Cache-Control"] = "max-age=3600"
             return response
 
-    result = await call(Cached(directory=site), path="/hello.txt")
+    result = await run(Cached(directory=site), path="/hello.txt")
     assert result.header("cache-control") == "max-age=3600"
     assert isinstance(
         StaticFiles(directory=site).file_response(str(site / "hello.txt"), os.stat(site), {}),
@@ -258,9 +255,9 @@ async def test_file_response_can_be_overridden(call: Any, site: Path) -> None:
     )
 
 
-async def test_over_httpx(site: Path) -> None:
-    transport = httpx.ASGITransport(app=StaticFiles(directory=site, html=True))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+async def test_over_the_test_client(site: Path) -> None:
+    app = StaticFiles(directory=site, html=True)
+    async with AsyncTestClient(app, follow_redirects=False) as http:
         assert (await http.get("/hello.txt")).text == "hello"
         redirect = await http.get("/sub")
         assert redirect.status_code == 307

@@ -7,6 +7,7 @@ from typing import Any
 
 import jinja2
 import pytest
+from asgi_driver import call, make_scope, queue_receive, run
 
 import asgi_responses.templating as templating
 from asgi_core.background import BackgroundTask
@@ -34,27 +35,27 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def make_request(scope: Any, **extra: Any) -> Request:
-    return Request(scope("GET", "/here", **extra))
+def make_request(**extra: Any) -> Request:
+    return Request(make_scope("GET", "/here", **extra))
 
 
-async def test_renders_with_request_in_context(call: Any, scope: Any, folder: Path) -> None:
+async def test_renders_with_request_in_context(folder: Path) -> None:
     templates = Jinja2Templates(directory=folder)
-    request = make_request(scope)
+    request = make_request()
     response = templates.TemplateResponse(request, "page.html", {"name": "<b>Ann</b>"})
     assert isinstance(response, HTMLResponse)
     assert response.body == b"<p>&lt;b&gt;Ann&lt;/b&gt;</p><p>/here</p>"
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.template.name == "page.html"  # type: ignore[attr-defined]
     assert response.context == {"name": "<b>Ann</b>", "request": request}  # type: ignore[attr-defined]
-    result = await call(response)
+    result = await run(response)
     assert result.body == response.body
 
 
-def test_no_autoescape_for_text(scope: Any, folder: Path) -> None:
+def test_no_autoescape_for_text(folder: Path) -> None:
     templates = Jinja2Templates(folder)
     response = templates.TemplateResponse(
-        make_request(scope),
+        make_request(),
         "plain.txt",
         {"name": "<b>"},
         status_code=201,
@@ -67,37 +68,37 @@ def test_no_autoescape_for_text(scope: Any, folder: Path) -> None:
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
 
 
-async def test_background(call: Any, scope: Any, folder: Path) -> None:
+async def test_background(folder: Path) -> None:
     ran: list[int] = []
     response = Jinja2Templates(folder).TemplateResponse(
-        make_request(scope), "plain.txt", background=BackgroundTask(ran.append, 1)
+        make_request(), "plain.txt", background=BackgroundTask(ran.append, 1)
     )
-    await call(response)
+    await run(response)
     assert ran == [1]
 
 
-def test_url_for_uses_the_router(scope: Any, folder: Path) -> None:
-    request = make_request(scope, router=FakeRouter())
+def test_url_for_uses_the_router(folder: Path) -> None:
+    request = make_request(router=FakeRouter())
     response = Jinja2Templates(folder).TemplateResponse(request, "link.html")
     assert response.body == b"http://testserver/user/id=7"
 
 
-def test_context_processors(scope: Any, folder: Path) -> None:
+def test_context_processors(folder: Path) -> None:
     def site(request: Request) -> dict[str, Any]:
         return {"site": request.url.path}
 
     templates = Jinja2Templates(directory=[folder], context_processors=[site])
-    response = templates.TemplateResponse(make_request(scope), "extra.html", {"name": "n"})
+    response = templates.TemplateResponse(make_request(), "extra.html", {"name": "n"})
     assert response.body == b"/here|n"
 
 
-def test_env_and_get_template(scope: Any, folder: Path) -> None:
+def test_env_and_get_template(folder: Path) -> None:
     env = jinja2.Environment(loader=jinja2.DictLoader({"t.html": "{{ x }}"}), autoescape=False)
     templates = Jinja2Templates(env=env)
     assert templates.env is env
     assert templates.get_template("t.html").render(x="<i>") == "<i>"
     assert "url_for" in env.globals
-    response = templates.TemplateResponse(make_request(scope), "t.html", {"x": 1})
+    response = templates.TemplateResponse(make_request(), "t.html", {"x": 1})
     assert response.body == b"1"
 
 
@@ -108,18 +109,10 @@ def test_directory_xor_env(folder: Path) -> None:
         Jinja2Templates(folder, env=jinja2.Environment())
 
 
-async def test_debug_extension(scope: Any, folder: Path) -> None:
-    response = Jinja2Templates(folder).TemplateResponse(make_request(scope), "plain.txt")
-    messages: list[Any] = []
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    async def receive() -> Any:
-        raise AssertionError  # pragma: no cover
-
-    debug_scope = scope("GET", "/", extensions={"http.response.debug": {}})
-    await response(debug_scope, receive, send)
+async def test_debug_extension(folder: Path) -> None:
+    response = Jinja2Templates(folder).TemplateResponse(make_request(), "plain.txt")
+    debug_scope = make_scope("GET", "/", extensions={"http.response.debug": {}})
+    messages = await call(response, debug_scope, queue_receive([]))
     assert messages[0]["type"] == "http.response.debug"
     assert messages[0]["info"]["template"].name == "plain.txt"
     assert messages[0]["info"]["context"]["request"].url.path == "/here"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import anyio
 import httpx
 import pytest
+from asgi_driver import Boom
 
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_testkit import (
@@ -18,10 +19,6 @@ from asgi_testkit import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-class Boom(Exception):
-    pass
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:

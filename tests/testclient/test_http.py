@@ -11,13 +11,10 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
+from asgi_driver import Boom
 
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_testkit import TestClient
-
-
-class Boom(Exception):
-    pass
 
 
 async def read_body(receive: Receive) -> tuple[bytes, list[Message]]:

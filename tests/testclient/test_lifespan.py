@@ -7,13 +7,10 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_driver import Boom
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_testkit import TestClient
-
-
-class Boom(Exception):
-    pass
 
 
 def lifespan_app(

@@ -10,13 +10,10 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_driver import Boom
 
 from asgi_core.types import Receive, Scope, Send
 from asgi_testkit import AsyncTestClient, TestClient, WebSocketDisconnect
-
-
-class Boom(Exception):
-    pass
 
 
 @contextmanager

@@ -7,13 +7,10 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_driver import Boom
 
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_testkit import TestClient, WebSocketDenialResponse, WebSocketDisconnect
-
-
-class Boom(Exception):
-    pass
 
 
 async def echo(scope: Scope, receive: Receive, send: Send) -> None:

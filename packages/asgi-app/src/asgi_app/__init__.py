@@ -2,10 +2,11 @@
 asgi-routing, asgi-middleware and asgi-testkit that an application commonly needs.
 
 ``from asgi_app import App, Route, JSONResponse`` is all a small application imports.
-Everything here is also importable from the distribution that defines it.
+``App`` lives in ``asgi_app.applications`` (Starlette's ``starlette.applications``);
+everything else here is also importable from the distribution that defines it.
 """
 
-from asgi_app._app import App
+from asgi_app.applications import App
 from asgi_core.background import BackgroundTask, BackgroundTasks
 from asgi_core.datastructures import (
     URL,
@@ -13,15 +14,18 @@ from asgi_core.datastructures import (
     CommaSeparatedStrings,
     FormData,
     Headers,
+    ImmutableMultiDict,
+    MultiDict,
     MutableHeaders,
     QueryParams,
     Secret,
     State,
     UploadFile,
+    URLPath,
 )
 from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import ClientDisconnect, HTTPConnection, Request
-from asgi_core.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from asgi_core.websockets import WebSocket, WebSocketClose, WebSocketDisconnect, WebSocketState
 from asgi_middleware import Middleware
 from asgi_responses import (
     EventSourceResponse,
@@ -34,7 +38,9 @@ from asgi_responses import (
     ServerSentEvent,
     StreamingResponse,
 )
+from asgi_responses.staticfiles import StaticFiles
 from asgi_routing import Host, Mount, NoMatchFound, Route, Router, WebSocketRoute
+from asgi_testkit import AsyncTestClient, TestClient
 
 __version__ = "0.1.0"
 
@@ -42,6 +48,7 @@ __all__ = [
     "URL",
     "Address",
     "App",
+    "AsyncTestClient",
     "BackgroundTask",
     "BackgroundTasks",
     "ClientDisconnect",
@@ -54,9 +61,11 @@ __all__ = [
     "HTTPException",
     "Headers",
     "Host",
+    "ImmutableMultiDict",
     "JSONResponse",
     "Middleware",
     "Mount",
+    "MultiDict",
     "MutableHeaders",
     "NoMatchFound",
     "PlainTextResponse",
@@ -69,9 +78,13 @@ __all__ = [
     "Secret",
     "ServerSentEvent",
     "State",
+    "StaticFiles",
     "StreamingResponse",
+    "TestClient",
+    "URLPath",
     "UploadFile",
     "WebSocket",
+    "WebSocketClose",
     "WebSocketDisconnect",
     "WebSocketException",
     "WebSocketRoute",

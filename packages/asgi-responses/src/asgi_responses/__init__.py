@@ -1,9 +1,15 @@
 """ASGI response classes, server-sent events, static files and Jinja2 templates; usable
 from any ASGI framework.
+
+Each name lives in the public module of its concept and is re-exported here:
+``asgi_responses.responses`` (the response classes), ``asgi_responses.sse``
+(server-sent events) and ``asgi_responses.staticfiles`` (StaticFiles).
+``asgi_responses.templating`` (Jinja2Templates) needs the ``templates`` extra, so it is
+imported from there only.
 """
 
-from asgi_responses._files import FileResponse
-from asgi_responses._responses import (
+from asgi_responses.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -11,7 +17,8 @@ from asgi_responses._responses import (
     Response,
     StreamingResponse,
 )
-from asgi_responses._sse import EventSourceResponse, ServerSentEvent
+from asgi_responses.sse import EventSourceResponse, ServerSentEvent
+from asgi_responses.staticfiles import StaticFiles
 
 __version__ = "0.1.0"
 
@@ -24,5 +31,6 @@ __all__ = [
     "RedirectResponse",
     "Response",
     "ServerSentEvent",
+    "StaticFiles",
     "StreamingResponse",
 ]

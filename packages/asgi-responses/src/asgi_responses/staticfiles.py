@@ -21,8 +21,7 @@ import anyio.to_thread
 
 from asgi_core.exceptions import HTTPException
 from asgi_core.types import Receive, Scope, Send
-from asgi_responses._files import FileResponse
-from asgi_responses._responses import PlainTextResponse, RedirectResponse, Response
+from asgi_responses.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 __all__ = ["StaticFiles"]
 

@@ -18,7 +18,7 @@ except ImportError as exc:  # the extra is not installed
 
 from asgi_core.background import BackgroundTask
 from asgi_core.types import Receive, Scope, Send
-from asgi_responses._responses import HTMLResponse
+from asgi_responses.responses import HTMLResponse
 
 if TYPE_CHECKING:
     from asgi_core.requests import Request

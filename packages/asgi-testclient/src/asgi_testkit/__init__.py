@@ -1,10 +1,18 @@
 """A sync and async test client for any ASGI application (HTTP, WebSocket, lifespan), built
 on httpx.
+
+Every name lives in ``asgi_testkit.testclient`` (Starlette's ``starlette.testclient``) and is
+re-exported here.
 """
 
-from ._client import AsyncTestClient, TestClient
-from ._exceptions import WebSocketDenialResponse, WebSocketDisconnect
-from ._websocket import AsyncWebSocketTestSession, WebSocketTestSession
+from .testclient import (
+    AsyncTestClient,
+    AsyncWebSocketTestSession,
+    TestClient,
+    WebSocketDenialResponse,
+    WebSocketDisconnect,
+    WebSocketTestSession,
+)
 
 __version__ = "0.1.0"
 
@@ -15,5 +23,4 @@ __all__ = [
     "WebSocketDenialResponse",
     "WebSocketDisconnect",
     "WebSocketTestSession",
-    "__version__",
 ]

@@ -11,7 +11,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from asgi_core.background import BackgroundTask
 from asgi_core.types import Send
-from asgi_responses._responses import StreamingResponse
+from asgi_responses.responses import StreamingResponse
 
 __all__ = ["EventSourceResponse", "ServerSentEvent"]
 

@@ -14,6 +14,8 @@ from asgi_middleware.errors import ServerErrorMiddleware
 from asgi_middleware.exceptions import ExceptionMiddleware
 from asgi_routing import BaseRoute, Router
 
+__all__ = ["App"]
+
 ExceptionHandler = Callable[..., Any]
 ExceptionHandlers = Mapping[Any, ExceptionHandler]
 
