@@ -2,6 +2,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 import types
 
 import pytest
@@ -83,6 +85,24 @@ def test_init_defines_nothing_but_version() -> None:
     for name, value in vars(asgi_app).items():
         if name.startswith("__") or isinstance(value, types.ModuleType):
             continue
+        if name in {"TYPE_CHECKING", "Any", "import_module", "_ON_FIRST_USE"}:
+            continue  # the machinery of the test clients' import on first use
         assert name in promised, f"asgi_app.{name} is defined in __init__"
     source = inspect.getsource(asgi_app)
-    assert not re.search(r"^(def|class|async def) ", source, re.M)
+    # the one function: module-level __getattr__ (PEP 562) for the test clients
+    assert re.findall(r"^(?:def|class|async def) (\w+)", source, re.M) == ["__getattr__"]
+
+
+def test_serving_an_app_does_not_import_the_test_client_or_httpx() -> None:
+    code = "import sys, asgi_app; print([m for m in ('httpx', 'asgi_testkit') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_test_clients_import_on_first_use_and_unknown_names_fail() -> None:
+    from asgi_testkit import testclient
+
+    assert asgi_app.TestClient is testclient.TestClient
+    assert asgi_app.AsyncTestClient is testclient.AsyncTestClient
+    with pytest.raises(AttributeError, match="has no attribute 'Starlette'"):
+        asgi_app.Starlette  # noqa: B018

@@ -6,6 +6,9 @@ asgi-routing, asgi-middleware and asgi-testkit that an application commonly need
 everything else here is also importable from the distribution that defines it.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from asgi_app.applications import App
 from asgi_core.background import BackgroundTask, BackgroundTasks
 from asgi_core.datastructures import (
@@ -40,9 +43,23 @@ from asgi_responses import (
 )
 from asgi_responses.staticfiles import StaticFiles
 from asgi_routing import Host, Mount, NoMatchFound, Route, Router, WebSocketRoute
-from asgi_testkit import AsyncTestClient, TestClient
+
+if TYPE_CHECKING:
+    from asgi_testkit import AsyncTestClient, TestClient
 
 __version__ = "0.1.0"
+
+# The test clients bring httpx along: a served application never pays for importing them.
+_ON_FIRST_USE = {"AsyncTestClient": "asgi_testkit", "TestClient": "asgi_testkit"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _ON_FIRST_USE:
+        raise AttributeError(f"module 'asgi_app' has no attribute {name!r}")
+    value = getattr(import_module(_ON_FIRST_USE[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "URL",
