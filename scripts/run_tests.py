@@ -32,6 +32,7 @@ SUITES: list[tuple[str, str | None]] = [
     ("security", None),
     ("compat", None),
     ("tooling", None),
+    ("observability", None),
     ("integration", None),
 ]
 
