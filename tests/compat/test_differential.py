@@ -243,7 +243,6 @@ def test_file_responses_and_static_files(backend: str, tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(reason="#19: GZip adds Vary: Accept-Encoding to every compressible response")
 def test_middleware_stack_cors_and_gzip(backend: str) -> None:
     def build(fw: SimpleNamespace) -> Any:
         async def big(request: Any) -> Any:

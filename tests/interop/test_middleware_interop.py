@@ -184,7 +184,7 @@ async def test_starlette_body_limit() -> None:
     assert ok.text == "got 100"
     assert too_big.status_code == 413
     assert streamed.status_code == 413
-    assert streamed.text == "Request body exceeds the limit of 100 bytes"
+    assert streamed.text == "Content Too Large"
 
 
 @pytest.mark.anyio

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import AsyncIterator
+from types import AsyncGeneratorType
 from typing import Any
 
 import anyio
@@ -492,3 +493,179 @@ async def test_is_disconnected_in_dispatch() -> None:
     await server.run(BaseHTTPMiddleware(PlainTextResponse("unused"), dispatch), http_scope("POST"))
     assert states == [False, True, True]
     assert server.body == b"data"
+
+
+# --- #19: Starlette 1.10 behaviours ---------------------------------------------------
+
+
+async def test_reading_the_body_after_the_app_consumed_it_raises() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        body = await Request(scope, receive).body()
+        await PlainTextResponse(body.decode())(scope, receive, send)
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        with pytest.raises(RuntimeError, match="Stream consumed"):
+            async for _ in request.stream():
+                pass  # pragma: no cover - raises first
+        seen.append("raised")
+        return response
+
+    server = Server([b"pay", b"load"])
+    await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert server.body == b"payload"
+    assert seen == ["raised"]
+
+
+async def test_the_body_is_readable_after_call_next_when_the_app_did_not_read_it() -> None:
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers["x-body"] = (await request.body()).decode()
+        return response
+
+    server = Server([b"pay", b"load"])
+    await server.run(BaseHTTPMiddleware(PlainTextResponse("ok"), dispatch))
+    assert (b"x-body", b"payload") in server.headers
+
+
+async def test_background_tasks_run_after_the_final_body_was_sent() -> None:
+    log: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse("hi", background=BackgroundTask(log.append, "app task"))
+        await response(scope, receive, send)
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.background = BackgroundTask(log.append, "dispatch task")
+        return response
+
+    server = Server()
+    original = server.send
+
+    async def send(message: Message) -> None:
+        await anyio.sleep(0.01)  # a slow client: the app's task must still wait
+        await original(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            log.append("final body sent")
+
+    server.send = send  # type: ignore[method-assign]
+    await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert log == ["final body sent", "dispatch task", "app task"]
+
+
+async def test_pathsend_passes_through_unchanged() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.pathsend", "path": "/srv/file.bin"})
+
+    server = Server()
+    await server.run(BaseHTTPMiddleware(app, add_header))
+    assert [m["type"] for m in server.sent] == ["http.response.start", "http.response.pathsend"]
+    assert server.sent[1] == {"type": "http.response.pathsend", "path": "/srv/file.bin"}
+    assert (b"x-middleware", b"yes") in server.headers
+
+
+async def test_the_body_iterator_is_an_async_generator() -> None:
+    closed: list[str] = []
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        iterator = response.body_iterator
+        assert isinstance(iterator, AsyncGeneratorType)
+        first = await iterator.__anext__()
+        await iterator.aclose()
+        return PlainTextResponse(f"first: {first!r}")
+
+    server = Server()
+    await server.run(BaseHTTPMiddleware(endless(closed), dispatch))
+    assert server.body == b"first: b'tick'"
+    assert closed == ["closed"]
+
+
+async def test_dispatch_may_stream_text_and_messages_of_its_own() -> None:
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        original = response.body_iterator
+
+        async def text() -> AsyncIterator[Any]:
+            async for chunk in original:
+                yield chunk.decode().upper() if isinstance(chunk, bytes) else chunk
+            yield memoryview(b"!")
+
+        response.body_iterator = text()
+        return response
+
+    server = Server()
+    await server.run(BaseHTTPMiddleware(PlainTextResponse("shout"), dispatch))
+    assert server.body == b"SHOUT!"
+
+
+async def test_early_hints_and_debug_info_pass_through() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.early_hint", "links": ["</a.css>; rel=preload"]})
+        await send({"type": "http.response.debug", "info": {"template": "t.html"}})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    server = Server()
+    await server.run(BaseHTTPMiddleware(app, add_header))
+    assert [m["type"] for m in server.sent] == [
+        "http.response.early_hint",
+        "http.response.debug",
+        "http.response.start",
+        "http.response.body",
+        "http.response.body",
+    ]
+    assert server.sent[1]["info"] == {"template": "t.html"}
+
+
+async def test_a_client_disconnect_while_sending_reaches_the_app() -> None:
+    log: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await receive()  # the request body
+        try:
+            while True:
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        except OSError:
+            log.append("send raised OSError")
+        log.append((await receive())["type"])
+
+    server = Server()
+    server.send_error = ConnectionResetError("client gone")
+    await server.run(BaseHTTPMiddleware(app, add_header))
+    assert log == ["send raised OSError", "http.disconnect"]
+
+
+async def test_an_app_ignoring_the_disconnect_error_is_not_a_server_error() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while True:
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+
+    server = Server()
+    server.send_error = ConnectionResetError("client gone")
+    await server.run(BaseHTTPMiddleware(app, add_header))
+    assert [m["type"] for m in server.sent] == ["http.response.start"]
+
+
+async def test_context_set_by_the_app_stays_in_the_app() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen = request_id.get()
+        request_id.set("app")
+        await PlainTextResponse(seen)(scope, receive, send)
+
+    async def dispatch(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request_id.set("dispatch")
+        response = await call_next(request)
+        response.headers["x-after"] = request_id.get()
+        return response
+
+    server = Server()
+    await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert server.body == b"dispatch"
+    assert (b"x-after", b"dispatch") in server.headers

@@ -14,7 +14,11 @@ import pytest
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, RequestLimits, get_limits
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware.body_limit import RequestBodyLimitMiddleware
+from asgi_middleware.body_limit import (
+    MAX_BODY_SIZE_SCOPE_KEY,
+    RequestBodyLimitMiddleware,
+    RequestBodyLimitResponder,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -80,7 +84,7 @@ async def test_declared_length_over_the_limit_is_refused_before_reading() -> Non
     sent, delivered = await run(app, [b"x" * 11], b"11")
     assert delivered == 0
     assert status(sent) == 413
-    assert sent[1]["body"] == b"Request body exceeds the limit of 10 bytes"
+    assert sent[1]["body"] == b"Content Too Large"
     assert (b"connection", b"close") in sent[0]["headers"]
     assert len(sent) == 2
     sent, delivered = await run(app, [b"x"], b"9" * 5000)
@@ -111,7 +115,7 @@ async def test_route_override_in_scope_is_honoured() -> None:
     assert sent[1]["body"] == b"got 50"
     sent, _ = await run(app, [b"x" * 60, b"x" * 60], b"120")
     assert status(sent) == 413
-    assert sent[1]["body"] == b"Request body exceeds the limit of 100 bytes"
+    assert sent[1]["body"] == b"Content Too Large"
 
 
 async def test_limits_are_set_in_scope_keeping_other_values() -> None:
@@ -126,7 +130,6 @@ async def test_limits_are_set_in_scope_keeping_other_values() -> None:
     sent, _ = await run(middleware, [b"x" * 5000], b"5000", {LIMITS_KEY: limits})
     assert status(sent) == 200
     assert seen == [RequestLimits(max_fields=5, max_body_size=None)]
-    assert RequestBodyLimitMiddleware(echo).max_body_size == 1_048_576
 
 
 async def test_app_that_swallows_the_error_cannot_send_more() -> None:
@@ -157,7 +160,7 @@ async def test_app_turning_the_error_into_another_is_still_a_413() -> None:
     assert status(sent) == 413
 
 
-async def test_limit_hit_after_the_response_started_just_stops() -> None:
+async def test_limit_hit_after_the_response_started_raises_out_of_the_app() -> None:
     async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"partial", "more_body": True})
@@ -165,9 +168,21 @@ async def test_limit_hit_after_the_response_started_just_stops() -> None:
         await send({"type": "http.response.body", "body": b"never"})  # pragma: no cover
 
     app = RequestBodyLimitMiddleware(streaming, max_body_size=3)
-    sent, _ = await run(app, [b"abcd"])
+    with pytest.raises(HTTPException) as info:
+        await run(app, [b"abcd"])
+    assert (info.value.status_code, info.value.detail) == (413, "Content Too Large")
+
+
+async def test_an_app_that_handles_a_late_413_may_finish_its_response() -> None:
+    async def careful(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        with pytest.raises(HTTPException):
+            await read_all(receive)
+        await send({"type": "http.response.body", "body": b"stopped reading"})
+
+    sent, _ = await run(RequestBodyLimitMiddleware(careful, 3), [b"abcd"])
     assert status(sent) == 200
-    assert [m.get("body") for m in sent[1:]] == [b"partial"]
+    assert sent[1]["body"] == b"stopped reading"
 
 
 async def test_app_errors_unrelated_to_the_limit_propagate() -> None:
@@ -238,3 +253,74 @@ async def test_a_refused_request_is_freed_without_the_cycle_collector() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+async def test_the_limit_is_published_under_starlettes_key_and_restored() -> None:
+    assert MAX_BODY_SIZE_SCOPE_KEY == "starlette.max_body_size"
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append((scope.get(MAX_BODY_SIZE_SCOPE_KEY), get_limits(scope).max_body_size))
+        await echo(scope, receive, send)
+
+    outer_limits = RequestLimits(max_fields=5)
+    scope_extra = {MAX_BODY_SIZE_SCOPE_KEY: 99, LIMITS_KEY: outer_limits}
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "headers": [], **scope_extra}
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"ab"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    await RequestBodyLimitMiddleware(app, 10)(scope, receive, send)
+    await RequestBodyLimitMiddleware(app, None)(scope, receive, send)
+    assert seen == [(10, 10), (None, None)]
+    assert scope[MAX_BODY_SIZE_SCOPE_KEY] == 99  # restored
+    assert scope[LIMITS_KEY] is outer_limits
+
+    bare: dict[str, Any] = {"type": "http", "method": "POST", "headers": []}
+    await RequestBodyLimitMiddleware(app, 10)(bare, receive, send)
+    assert MAX_BODY_SIZE_SCOPE_KEY not in bare
+    assert LIMITS_KEY not in bare
+
+    async def failing(scope: Scope, receive: Receive, send: Send) -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        await RequestBodyLimitMiddleware(failing, 10)(scope, receive, send)
+    assert scope[MAX_BODY_SIZE_SCOPE_KEY] == 99
+
+
+@pytest.mark.parametrize("inner", [5, 100])
+async def test_a_limit_set_deeper_under_the_key_is_honoured(inner: int) -> None:
+    """What a Starlette router or route does: set the key, restore it afterwards."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        previous = scope[MAX_BODY_SIZE_SCOPE_KEY]
+        scope[MAX_BODY_SIZE_SCOPE_KEY] = inner
+        try:
+            await echo(scope, receive, send)
+        finally:
+            scope[MAX_BODY_SIZE_SCOPE_KEY] = previous
+
+    app = RequestBodyLimitMiddleware(route, max_body_size=10)
+    sent, _ = await run(app, [b"x" * 50], b"50")
+    assert status(sent) == (413 if inner == 5 else 200)
+    sent, _ = await run(app, [b"x" * 8])
+    assert status(sent) == (413 if inner == 5 else 200)
+
+
+async def test_the_responder_is_an_asgi_app_for_one_request() -> None:
+    responder = RequestBodyLimitResponder(echo, 4)
+    with pytest.raises(AssertionError, match="call the responder first"):
+        responder.scope  # noqa: B018
+    with pytest.raises(AssertionError, match="call the responder first"):
+        responder.receive  # noqa: B018
+    with pytest.raises(AssertionError, match="call the responder first"):
+        responder.send  # noqa: B018
+    sent, _ = await run(responder, [b"ab", b"cd"], b"4")
+    assert sent[1]["body"] == b"got 4"
+    assert (responder.total_size, responder.content_length) == (4, 4)
+    assert responder.response_started is True
+    assert responder.scope["type"] == "http"

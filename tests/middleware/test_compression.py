@@ -142,8 +142,8 @@ async def test_negotiated_one_shot(accept: str, coding: bytes | None) -> None:
     assert headers.get(b"content-encoding") == coding
     assert decode(coding, bodies[0]["body"]) == BIG
     assert headers[b"content-length"] == str(len(bodies[0]["body"])).encode()
-    if coding is not None:
-        assert headers[b"vary"] == b"Accept-Encoding"
+    # identity too: a client accepting a coding would have had another body
+    assert headers[b"vary"] == b"Accept-Encoding"
 
 
 @pytest.mark.anyio
@@ -182,14 +182,70 @@ async def test_settings_and_exclusions() -> None:
         gzip_level=1,
         brotli_quality=1,
         zstd_level=1,
-        exclude_media_types=["text/plain"],
+        exclude_content_types=["text/plain"],
     )
     assert middleware.minimum_size == 10_000
     headers, _ = await run(middleware, "gzip")
     assert b"content-encoding" not in headers
-    excluded = CompressionMiddleware(big_app, exclude_media_types=["text/*"])
+    assert b"vary" not in headers
+    excluded = CompressionMiddleware(big_app, exclude_content_types=["TEXT/*"])
     headers, _ = await run(excluded, "gzip")
     assert b"content-encoding" not in headers
+    assert b"vary" not in headers
+
+
+async def typed_app(scope: Scope, receive: Receive, send: Send) -> None:
+    content_type = dict(scope["headers"])[b"x-type"]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", content_type)],
+        }
+    )
+    await send({"type": "http.response.body", "body": BIG})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coding", ["zstd", "br", "gzip"])
+@pytest.mark.parametrize(
+    ("content_type", "compressed"),
+    [
+        (b"text/event-stream", False),
+        (b"application/grpc+proto", False),
+        (b"video/webm", False),
+        (b"image/webp; x=1", False),
+        (b"text/html; charset=utf-8", True),
+    ],
+)
+async def test_every_coding_has_the_default_exclusions(
+    coding: str, content_type: bytes, compressed: bool
+) -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:  # pragma: no cover - never called
+        raise AssertionError
+
+    headers = [(b"accept-encoding", coding.encode()), (b"x-type", content_type)]
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    await CompressionMiddleware(typed_app)(scope, receive, send)
+    sent_headers = dict(sent[0]["headers"])
+    assert sent_headers.get(b"content-encoding") == (coding.encode() if compressed else None)
+    assert sent_headers.get(b"vary") == (b"Accept-Encoding" if compressed else None)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("coding", ["zstd", "br", "gzip"])
+async def test_every_coding_compresses_large_chunks_in_a_thread(coding: str) -> None:
+    middleware = CompressionMiddleware(stream_app, thread_minimum_size=100)
+    assert middleware.thread_minimum_size == 100
+    _, bodies = await run(middleware, coding)
+    assert decode(coding.encode(), b"".join(m["body"] for m in bodies)) == BIG + b"end"
+    _, bodies = await run(CompressionMiddleware(big_app, thread_minimum_size=100), coding)
+    assert decode(coding.encode(), bodies[0]["body"]) == BIG
 
 
 def test_unknown_coding_is_refused() -> None:

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from asgi_core.datastructures import MutableHeaders
 from asgi_core.types import Message, Receive, Scope, Send
-from asgi_middleware.cors import CORSMiddleware
+from asgi_middleware.cors import ALL_METHODS, PREFLIGHT_VARY, CORSMiddleware
 
 pytestmark = pytest.mark.anyio
 
@@ -67,11 +68,12 @@ async def test_preflight_allowed_origin() -> None:
     assert response["body"] == b"OK"
     assert headers["access-control-allow-origin"] == "https://a.example"
     assert headers["access-control-allow-methods"] == "GET, POST"
+    # configured names keep their casing, sorted with the safelisted ones
     assert headers["access-control-allow-headers"] == (
-        "accept, accept-language, content-language, content-type, x-token"
+        "Accept, Accept-Language, Content-Language, Content-Type, X-Token"
     )
     assert headers["access-control-max-age"] == "30"
-    assert headers["vary"] == "Origin"
+    assert headers["vary"] == PREFLIGHT_VARY
     assert "access-control-allow-credentials" not in headers
 
 
@@ -88,9 +90,10 @@ async def test_preflight_refusals_name_the_reason() -> None:
         },
     )
     assert response["status"] == 400
-    assert response["body"] == b"Disallowed CORS origin, method, headers, private network access"
+    assert response["body"] == b"Disallowed CORS origin, method, headers, private-network"
     assert "access-control-allow-origin" not in response["headers"]
-    assert response["headers"]["vary"] == "Origin"
+    assert "access-control-allow-private-network" not in response["headers"]
+    assert response["headers"]["vary"] == PREFLIGHT_VARY
 
 
 async def test_preflight_refuses_only_bad_headers() -> None:
@@ -98,7 +101,9 @@ async def test_preflight_refuses_only_bad_headers() -> None:
     response = await run(app, "OPTIONS", {**PREFLIGHT, "Access-Control-Request-Headers": "X-A"})
     assert response["status"] == 400
     assert response["body"] == b"Disallowed CORS headers"
-    assert "vary" not in response["headers"]
+    # a failed preflight varies too: another Origin or method may well succeed
+    assert response["headers"]["vary"] == PREFLIGHT_VARY
+    assert response["headers"]["access-control-allow-origin"] == "*"
 
 
 async def test_wildcards_without_credentials() -> None:
@@ -109,15 +114,21 @@ async def test_wildcards_without_credentials() -> None:
         {
             "Origin": "https://any.example",
             "Access-Control-Request-Method": "PURGE",
-            "Access-Control-Request-Headers": "X-A, , X-B",
+            "Access-Control-Request-Headers": "X-A, , x-B",
         },
     )
     headers = response["headers"]
     assert response["status"] == 200
     assert headers["access-control-allow-origin"] == "*"
-    assert headers["access-control-allow-methods"] == "PURGE"
-    assert headers["access-control-allow-headers"] == "x-a, x-b"
-    assert "vary" not in headers
+    # "*" lists every method, and also allows one the list does not name
+    assert headers["access-control-allow-methods"] == (
+        "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY, PURGE"
+    )
+    assert headers["access-control-allow-headers"] == "X-A, , x-B"  # mirrored as sent
+    assert headers["vary"] == PREFLIGHT_VARY
+    listed = await run(app, "OPTIONS", {**PREFLIGHT, "Access-Control-Request-Method": "QUERY"})
+    assert listed["headers"]["access-control-allow-methods"] == ", ".join(ALL_METHODS)
+    assert "QUERY" in ALL_METHODS
 
 
 async def test_wildcard_headers_without_request_headers() -> None:
@@ -139,7 +150,7 @@ async def test_credentials_never_send_a_wildcard() -> None:
     assert headers["access-control-allow-origin"] == "https://a.example"
     assert headers["access-control-allow-credentials"] == "true"
     assert headers["access-control-allow-private-network"] == "true"
-    assert headers["vary"] == "Origin"
+    assert headers["vary"] == PREFLIGHT_VARY
 
     simple = await run(app, "GET", {"Origin": "https://b.example", "Cookie": "a=b"})
     headers = simple["headers"]
@@ -175,6 +186,7 @@ async def test_simple_request_replaces_app_cors_headers() -> None:
     response = await run(app, "GET", {"Origin": "https://a.example"})
     assert response["headers"]["access-control-allow-origin"] == "https://a.example"
     assert response["headers"]["vary"] == "Origin"
+    assert "access-control-allow-credentials" not in response["headers"]
 
 
 async def test_simple_request_disallowed_origin_gets_only_vary() -> None:
@@ -190,13 +202,13 @@ async def test_request_without_origin() -> None:
     response = await run(app, "GET")
     assert "access-control-allow-origin" not in response["headers"]
     assert response["headers"]["vary"] == "Accept-Language, Origin"
-    # with "*" and no credentials the response never depends on Origin
+    # "*" without credentials: Origin is still appended, as on every simple response
     app = CORSMiddleware(endpoint, allow_origins=["*"])
     response = await run(app, "GET")
-    assert response["headers"]["vary"] == "Accept-Language"
+    assert response["headers"]["vary"] == "Accept-Language, Origin"
     response = await run(app, "GET", {"Origin": "null"})
     assert response["headers"]["access-control-allow-origin"] == "*"
-    assert response["headers"]["vary"] == "Accept-Language"
+    assert response["headers"]["vary"] == "Accept-Language, Origin"
 
 
 async def test_origin_regex_must_match_fully() -> None:
@@ -287,3 +299,116 @@ async def test_other_messages_pass_untouched() -> None:
     assert sent[0]["headers"] == [(b"vary", b"Origin")]
     assert sent[0]["trailers"] is True
     assert sent[2] == {"type": "http.response.trailers", "headers": [(b"x-sum", b"1")]}
+
+
+def test_positional_parameters_follow_starlette() -> None:
+    app = CORSMiddleware(endpoint, ["https://a.example"], ["GET"], ["X-A"], True, None, True)
+    assert app.allow_private_network is True
+    assert app.allow_credentials is True
+
+
+def test_allowed_headers_keep_casing_and_are_listed_once() -> None:
+    app = CORSMiddleware(endpoint, allow_headers=["x-lower", "X-Upper", "content-type", "*"])
+    assert app.allow_all_headers is True
+    plain = CORSMiddleware(endpoint, allow_headers=["x-lower", "X-Upper", " content-type "])
+    assert plain.preflight_headers["access-control-allow-headers"] == (
+        "Accept, Accept-Language, Content-Language, Content-Type, X-Upper, x-lower"
+    )
+    assert "x-upper" in plain.allow_headers
+    assert "accept" in plain.allow_headers
+
+
+class _Hooked(CORSMiddleware):
+    """Overrides Starlette's hook: the middleware must route every response through it."""
+
+    calls = 0
+
+    async def send(self, message: Message, send: Send, request_headers: Any) -> None:
+        type(self).calls += 1
+        await super().send(message, send, request_headers)
+
+
+SIMPLE_CASES: list[tuple[dict[str, Any], dict[str, str]]] = [
+    ({"allow_origins": ["https://a.example"]}, {"Origin": "https://a.example"}),
+    ({"allow_origins": ["https://a.example"]}, {"Origin": "https://evil.example"}),
+    ({"allow_origins": ["https://a.example"]}, {}),
+    ({"allow_origins": ["*"]}, {"Origin": "https://a.example"}),
+    ({"allow_origins": ["*"]}, {}),
+    (
+        {"allow_origins": ["*"], "allow_credentials": True, "expose_headers": ["X-T"]},
+        {"Origin": "https://a.example"},
+    ),
+    ({"allow_origin_regex": r"https://.*\.org"}, {"Origin": "https://b.org"}),
+]
+
+
+@pytest.mark.parametrize(("settings", "headers"), SIMPLE_CASES)
+async def test_overridden_hooks_are_used_and_give_the_same_answers(
+    settings: dict[str, Any], headers: dict[str, str]
+) -> None:
+    fast = await run(CORSMiddleware(endpoint, **settings), "GET", headers)
+    before = _Hooked.calls
+    hooked = await run(_Hooked(endpoint, **settings), "GET", headers)
+    assert _Hooked.calls == before + 2  # the start and the body
+    assert hooked == fast
+
+
+async def test_preflight_response_can_be_overridden() -> None:
+    class Teapot(CORSMiddleware):
+        def preflight_response(self, request_headers: Any) -> Any:
+            response = super().preflight_response(request_headers)
+            response.headers["x-seen"] = request_headers["origin"]
+            return response
+
+    response = await run(Teapot(endpoint, allow_origins=["*"]), "OPTIONS", PREFLIGHT)
+    assert response["headers"]["x-seen"] == "https://a.example"
+    assert response["headers"]["access-control-allow-origin"] == "*"
+
+
+async def test_allow_explicit_origin_sets_the_origin_and_vary() -> None:
+    headers = MutableHeaders(raw=[(b"vary", b"Cookie")])
+    CORSMiddleware.allow_explicit_origin(headers, "https://a.example")
+    assert headers.raw == [
+        (b"vary", b"Cookie, Origin"),
+        (b"access-control-allow-origin", b"https://a.example"),
+    ]
+
+
+class _HookedPreflight(CORSMiddleware):
+    def preflight_response(self, request_headers: Any) -> Any:
+        return super().preflight_response(request_headers)
+
+
+PREFLIGHT_CASES: list[tuple[dict[str, Any], dict[str, str]]] = [
+    ({"allow_origins": ["https://a.example"], "allow_headers": ["X-A"]}, PREFLIGHT),
+    (
+        {"allow_origins": ["*"], "allow_headers": ["*"], "allow_methods": ["*"]},
+        {
+            **PREFLIGHT,
+            "Access-Control-Request-Method": "PURGE",
+            "Access-Control-Request-Headers": "X",
+        },
+    ),
+    (
+        {"allow_origins": ["https://a.example"], "allow_private_network": False},
+        {
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "X-No, , Accept",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    ),
+    (
+        {"allow_origins": ["*"], "allow_credentials": True, "allow_private_network": True},
+        {**PREFLIGHT, "Access-Control-Request-Private-Network": "TRUE"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "headers"), PREFLIGHT_CASES)
+async def test_the_preflight_hook_and_the_fast_path_agree(
+    settings: dict[str, Any], headers: dict[str, str]
+) -> None:
+    fast = await run(CORSMiddleware(endpoint, **settings), "OPTIONS", headers)
+    hooked = await run(_HookedPreflight(endpoint, **settings), "OPTIONS", headers)
+    assert hooked == fast

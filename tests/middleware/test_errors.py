@@ -7,10 +7,12 @@ import html
 from typing import Any
 
 import pytest
+from asgi_driver import body_receive, make_scope, recorder
 
+from asgi_core.background import BackgroundTask
 from asgi_core.exceptions import HTTPException
 from asgi_core.requests import ClientDisconnect, Request
-from asgi_core.types import Message, Receive, Scope, Send
+from asgi_core.types import Receive, Scope, Send
 from asgi_middleware.errors import ServerErrorMiddleware
 from asgi_middleware.exceptions import ExceptionMiddleware
 from asgi_responses import JSONResponse, PlainTextResponse, Response
@@ -18,79 +20,31 @@ from asgi_responses import JSONResponse, PlainTextResponse, Response
 pytestmark = pytest.mark.anyio
 
 
-def http_scope(accept: str | None = None) -> Scope:
-    headers = [(b"host", b"testserver")]
-    if accept is not None:
-        headers.append((b"accept", accept.encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/boom",
-        "raw_path": b"/boom",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-    }
-
-
-class Recorder:
-    """A server's receive/send: an empty body, then a disconnect; sent messages kept."""
-
-    def __init__(self, send_error: Exception | None = None) -> None:
-        self.sent: list[Message] = []
-        self.send_error = send_error
-        self._body_given = False
-
-    async def receive(self) -> Message:
-        if not self._body_given:
-            self._body_given = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: Message) -> None:
-        if self.send_error is not None:
-            raise self.send_error
-        self.sent.append(message)
-
-    @property
-    def status(self) -> int:
-        return int(self.sent[0]["status"])
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self.sent[0]["headers"]}
-
-    @property
-    def body(self) -> str:
-        return b"".join(m.get("body", b"") for m in self.sent[1:]).decode()
-
-
 async def failing_app(scope: Scope, receive: Receive, send: Send) -> None:
     raise ValueError("<script>alert('x')</script> & more")
 
 
 async def test_plain_500_and_the_exception_reaches_the_server() -> None:
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError, match="alert"):
-        await ServerErrorMiddleware(failing_app)(http_scope(), server.receive, server.send)
-    assert server.status == 500
-    assert server.headers["content-type"] == "text/plain; charset=utf-8"
-    assert server.body == "Internal Server Error"
+        await ServerErrorMiddleware(failing_app)(make_scope(path="/boom"), body_receive(b""), send)
+    assert result.status == 500
+    assert result.headers["content-type"] == "text/plain; charset=utf-8"
+    assert result.text == "Internal Server Error"
 
 
 async def test_debug_page_is_html_and_escapes_everything() -> None:
-    server = Recorder()
+    result, send = recorder()
     app = ServerErrorMiddleware(failing_app, debug=True)
     with pytest.raises(ValueError):
-        await app(http_scope("text/html,application/xhtml+xml"), server.receive, server.send)
-    assert server.status == 500
-    assert server.headers["content-type"] == "text/html; charset=utf-8"
-    page = server.body
+        await app(
+            make_scope(path="/boom", headers=[("accept", "text/html,application/xhtml+xml")]),
+            body_receive(b""),
+            send,
+        )
+    assert result.status == 500
+    assert result.headers["content-type"] == "text/html; charset=utf-8"
+    page = result.text
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
     assert "builtins.ValueError" in page
@@ -102,13 +56,17 @@ async def test_debug_page_is_html_and_escapes_everything() -> None:
 
 
 async def test_debug_page_is_plain_text_without_accept_html() -> None:
-    server = Recorder()
+    result, send = recorder()
     app = ServerErrorMiddleware(failing_app, debug=True)
     with pytest.raises(ValueError):
-        await app(http_scope("application/json"), server.receive, server.send)
-    assert server.headers["content-type"] == "text/plain; charset=utf-8"
-    assert "Traceback (most recent call last)" in server.body
-    assert "ValueError: <script>alert('x')</script> & more" in server.body
+        await app(
+            make_scope(path="/boom", headers=[("accept", "application/json")]),
+            body_receive(b""),
+            send,
+        )
+    assert result.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "Traceback (most recent call last)" in result.text
+    assert "ValueError: <script>alert('x')</script> & more" in result.text
 
 
 async def test_debug_page_shows_chained_exceptions() -> None:
@@ -124,12 +82,12 @@ async def test_debug_page_shows_chained_exceptions() -> None:
         except RuntimeError:
             raise LookupError("l")  # noqa: B904 - implicit chaining on purpose
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(LookupError):
         await ServerErrorMiddleware(app, debug=True)(
-            http_scope("text/html"), server.receive, server.send
+            make_scope(path="/boom", headers=[("accept", "text/html")]), body_receive(b""), send
         )
-    page = server.body
+    page = result.text
     assert "builtins.KeyError" not in page
     first = page.index("<h2>builtins.TypeError</h2>")
     second = page.index("<h2>builtins.RuntimeError</h2>")
@@ -144,12 +102,12 @@ async def test_debug_page_shows_a_cause_that_was_never_raised() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise ValueError("outer") from OSError("never raised")
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError):
         await ServerErrorMiddleware(app, debug=True)(
-            http_scope("text/html"), server.receive, server.send
+            make_scope(path="/boom", headers=[("accept", "text/html")]), body_receive(b""), send
         )
-    page = server.body
+    page = result.text
     assert page.index("<h2>builtins.OSError</h2>") < page.index("<h2>builtins.ValueError</h2>")
 
 
@@ -163,12 +121,12 @@ async def test_debug_page_without_source_code() -> None:
         ),
         namespace,
     )
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError):
         await ServerErrorMiddleware(namespace["app"], debug=True)(
-            http_scope("text/html"), server.receive, server.send
+            make_scope(path="/boom", headers=[("accept", "text/html")]), body_receive(b""), send
         )
-    assert "&lt;generated&gt;, line 2, in app" in server.body
+    assert "&lt;generated&gt;, line 2, in app" in result.text
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -183,27 +141,27 @@ async def test_handler_builds_the_response(kind: str) -> None:
         return sync_handler(request, exc)
 
     handler = sync_handler if kind == "sync" else async_handler
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError) as raised:
         await ServerErrorMiddleware(failing_app, handler=handler)(
-            http_scope(), server.receive, server.send
+            make_scope(path="/boom"), body_receive(b""), send
         )
     assert seen == [("/boom", raised.value)]
-    assert server.status == 500
-    assert server.headers["content-type"] == "application/json"
-    assert '"error":' in server.body
+    assert result.status == 500
+    assert result.headers["content-type"] == "application/json"
+    assert '"error":' in result.text
 
 
 async def test_debug_wins_over_the_handler() -> None:
     def handler(request: Request, exc: Exception) -> Response:
         raise AssertionError("not called in debug mode")
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError):
         await ServerErrorMiddleware(failing_app, handler=handler, debug=True)(
-            http_scope(), server.receive, server.send
+            make_scope(path="/boom"), body_receive(b""), send
         )
-    assert "Traceback" in server.body
+    assert "Traceback" in result.text
 
 
 async def test_response_started_only_reraises() -> None:
@@ -212,39 +170,41 @@ async def test_response_started_only_reraises() -> None:
         await send({"type": "http.response.body", "body": b"part", "more_body": True})
         raise RuntimeError("midway")
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(RuntimeError, match="midway"):
-        await ServerErrorMiddleware(app, debug=True)(http_scope(), server.receive, server.send)
-    assert server.status == 200
-    assert server.body == "part"
-    assert len(server.sent) == 2
+        await ServerErrorMiddleware(app, debug=True)(
+            make_scope(path="/boom"), body_receive(b""), send
+        )
+    assert result.status == 200
+    assert result.text == "part"
+    assert len(result.messages) == 2
 
 
 async def test_successful_response_passes_through() -> None:
-    server = Recorder()
+    result, send = recorder()
     await ServerErrorMiddleware(PlainTextResponse("fine"))(
-        http_scope(), server.receive, server.send
+        make_scope(path="/boom"), body_receive(b""), send
     )
-    assert server.status == 200
-    assert server.body == "fine"
+    assert result.status == 200
+    assert result.text == "fine"
 
 
 async def test_client_disconnect_is_quiet() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise ClientDisconnect()
 
-    server = Recorder()
-    await ServerErrorMiddleware(app, debug=True)(http_scope(), server.receive, server.send)
-    assert server.sent == []
+    result, send = recorder()
+    await ServerErrorMiddleware(app, debug=True)(make_scope(path="/boom"), body_receive(b""), send)
+    assert result.messages == []
 
 
 async def test_oserror_from_send_is_quiet() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
 
-    server = Recorder(send_error=ConnectionResetError("gone"))
-    await ServerErrorMiddleware(app)(http_scope(), server.receive, server.send)
-    assert server.sent == []
+    result, send = recorder(ConnectionResetError("gone"))
+    await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), send)
+    assert result.messages == []
 
 
 async def test_error_raised_while_handling_a_send_failure_is_quiet() -> None:
@@ -254,19 +214,19 @@ async def test_error_raised_while_handling_a_send_failure_is_quiet() -> None:
         except OSError as exc:
             raise RuntimeError("could not send") from exc
 
-    server = Recorder(send_error=BrokenPipeError())
-    await ServerErrorMiddleware(app)(http_scope(), server.receive, server.send)
-    assert server.sent == []
+    result, send = recorder(BrokenPipeError())
+    await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), send)
+    assert result.messages == []
 
 
 async def test_oserror_not_from_send_is_an_error() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise FileNotFoundError("missing.txt")
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(FileNotFoundError):
-        await ServerErrorMiddleware(app)(http_scope(), server.receive, server.send)
-    assert server.status == 500
+        await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), send)
+    assert result.status == 500
 
 
 async def test_error_after_a_swallowed_send_failure_is_reraised() -> None:
@@ -275,9 +235,9 @@ async def test_error_after_a_swallowed_send_failure_is_reraised() -> None:
             await send({"type": "http.response.start", "status": 200, "headers": []})
         raise ValueError("unrelated")
 
-    server = Recorder(send_error=BrokenPipeError())
+    _, send = recorder(BrokenPipeError())
     with pytest.raises(ValueError, match="unrelated"):
-        await ServerErrorMiddleware(app)(http_scope(), server.receive, server.send)
+        await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), send)
 
 
 async def test_other_scopes_reach_the_app() -> None:
@@ -286,8 +246,8 @@ async def test_other_scopes_reach_the_app() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         seen.append(scope["type"])
 
-    server = Recorder()
-    await ServerErrorMiddleware(app)({"type": "websocket"}, server.receive, server.send)
+    _, send = recorder()
+    await ServerErrorMiddleware(app)({"type": "websocket"}, body_receive(b""), send)
     assert seen == ["websocket"]
 
 
@@ -296,10 +256,10 @@ async def test_other_scopes_pass_through_untouched(kind: str) -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise ValueError(kind)
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError, match=kind):
-        await ServerErrorMiddleware(app, debug=True)({"type": kind}, server.receive, server.send)
-    assert server.sent == []
+        await ServerErrorMiddleware(app, debug=True)({"type": kind}, body_receive(b""), send)
+    assert result.messages == []
 
 
 # -- around an ExceptionMiddleware (as App stacks them) ---------------------------------
@@ -319,17 +279,19 @@ async def test_handled_exception_is_answered_inside(layer: type[ExceptionMiddlew
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         raise HTTPException(418, detail="teapot")
 
-    server = Recorder()
-    await ServerErrorMiddleware(layer(app))(http_scope(), server.receive, server.send)
-    assert (server.status, server.body) == (418, "teapot")
+    result, send = recorder()
+    await ServerErrorMiddleware(layer(app))(make_scope(path="/boom"), body_receive(b""), send)
+    assert (result.status, result.text) == (418, "teapot")
 
 
 @exception_layers
 async def test_unhandled_exception_gets_the_500(layer: type[ExceptionMiddleware]) -> None:
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(ValueError):
-        await ServerErrorMiddleware(layer(failing_app))(http_scope(), server.receive, server.send)
-    assert (server.status, server.body) == (500, "Internal Server Error")
+        await ServerErrorMiddleware(layer(failing_app))(
+            make_scope(path="/boom"), body_receive(b""), send
+        )
+    assert (result.status, result.text) == (500, "Internal Server Error")
 
 
 @exception_layers
@@ -338,11 +300,11 @@ async def test_handled_exception_after_the_start(layer: type[ExceptionMiddleware
         await send({"type": "http.response.start", "status": 200, "headers": []})
         raise HTTPException(400)
 
-    server = Recorder()
+    result, send = recorder()
     with pytest.raises(RuntimeError, match="response already started"):
-        await ServerErrorMiddleware(layer(app))(http_scope(), server.receive, server.send)
-    assert server.status == 200
-    assert len(server.sent) == 1
+        await ServerErrorMiddleware(layer(app))(make_scope(path="/boom"), body_receive(b""), send)
+    assert result.status == 200
+    assert len(result.messages) == 1
 
 
 @exception_layers
@@ -354,6 +316,34 @@ async def test_send_failures_inside_are_quiet(layer: type[ExceptionMiddleware]) 
         raise HTTPException(403)
 
     for inner in (app, refused):
-        server = Recorder(send_error=ConnectionResetError("gone"))
-        await ServerErrorMiddleware(layer(inner))(http_scope(), server.receive, server.send)
-        assert server.sent == []
+        result, send = recorder(ConnectionResetError("gone"))
+        await ServerErrorMiddleware(layer(inner))(make_scope(path="/boom"), body_receive(b""), send)
+        assert result.messages == []
+
+
+@pytest.mark.parametrize("sync", [False, True])
+async def test_a_background_task_error_still_reaches_the_handler(sync: bool) -> None:
+    reported: list[str] = []
+
+    def explode() -> None:
+        raise ValueError("in the background")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("sent", background=BackgroundTask(explode))(scope, receive, send)
+
+    async def async_handler(request: Request, exc: Exception) -> Response:
+        reported.append(f"{request.url.path}: {exc}")
+        return PlainTextResponse("never sent", status_code=500)
+
+    def sync_handler(request: Request, exc: Exception) -> Response:
+        reported.append(f"{request.url.path}: {exc}")
+        return PlainTextResponse("never sent", status_code=500)
+
+    handler = sync_handler if sync else async_handler
+    result, send = recorder()
+    with pytest.raises(ValueError, match="in the background"):
+        await ServerErrorMiddleware(app, handler=handler)(
+            make_scope(path="/bg"), body_receive(b""), send
+        )
+    assert reported == ["/bg: in the background"]
+    assert (result.status, result.text) == (200, "sent")  # the only response sent

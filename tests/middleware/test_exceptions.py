@@ -6,66 +6,16 @@ import functools
 from typing import Any
 
 import pytest
+from asgi_driver import body_receive, call, make_scope, queue_receive, recorder, run, run_websocket
 
 from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import Request
-from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
 from asgi_middleware.exceptions import ExceptionMiddleware
 from asgi_responses import JSONResponse, PlainTextResponse, Response
 
 pytestmark = pytest.mark.anyio
-
-
-def http_scope(method: str = "GET") -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-    }
-
-
-def websocket_scope() -> Scope:
-    scope = http_scope()
-    del scope["method"]
-    scope.update(type="websocket", scheme="ws", subprotocols=[])
-    return scope
-
-
-class Server:
-    def __init__(self, incoming: list[Message] | None = None) -> None:
-        self.incoming = incoming or [{"type": "http.request", "body": b""}]
-        self.sent: list[Message] = []
-
-    async def receive(self) -> Message:
-        return self.incoming.pop(0) if self.incoming else {"type": "http.disconnect"}
-
-    async def send(self, message: Message) -> None:
-        self.sent.append(message)
-
-    async def run(self, app: ASGIApp, scope: Scope) -> None:
-        await app(scope, self.receive, self.send)
-
-    @property
-    def status(self) -> int:
-        return int(self.sent[0]["status"])
-
-    @property
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return list(self.sent[0]["headers"])
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.sent[1:])
 
 
 def raising(exc: Exception) -> ASGIApp:
@@ -77,23 +27,21 @@ def raising(exc: Exception) -> ASGIApp:
 
 async def test_http_exception_gives_plain_text_with_its_headers() -> None:
     exc = HTTPException(401, "Who are you?", headers={"WWW-Authenticate": "Bearer"})
-    server = Server()
-    await server.run(ExceptionMiddleware(raising(exc)), http_scope())
-    assert server.status == 401
-    assert (b"www-authenticate", b"Bearer") in server.headers
-    assert (b"content-type", b"text/plain; charset=utf-8") in server.headers
-    assert server.body == b"Who are you?"
+    result = await run(ExceptionMiddleware(raising(exc)), body=b"")
+    assert result.status == 401
+    assert (b"www-authenticate", b"Bearer") in result.raw_headers
+    assert (b"content-type", b"text/plain; charset=utf-8") in result.raw_headers
+    assert result.body == b"Who are you?"
 
 
 @pytest.mark.parametrize("status", [204, 304])
 async def test_no_body_statuses_get_no_body(status: int) -> None:
     exc = HTTPException(status, headers={"ETag": '"v1"'})
-    server = Server()
-    await server.run(ExceptionMiddleware(raising(exc)), http_scope())
-    assert server.status == status
-    assert (b"etag", b'"v1"') in server.headers
-    assert server.body == b""
-    assert not any(name == b"content-type" for name, _ in server.headers)
+    result = await run(ExceptionMiddleware(raising(exc)), body=b"")
+    assert result.status == status
+    assert (b"etag", b'"v1"') in result.raw_headers
+    assert result.body == b""
+    assert not any(name == b"content-type" for name, _ in result.raw_headers)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async", "partial"])
@@ -114,11 +62,10 @@ async def test_status_code_handler_wins_for_http_exceptions(kind: str) -> None:
     }
     exc = HTTPException(404)
     app = ExceptionMiddleware(raising(exc), handlers={404: handlers[kind]})
-    server = Server()
-    await server.run(app, http_scope())
+    result = await run(app, body=b"")
     assert calls == [("/", exc)]
-    assert server.status == 404
-    assert b'"missing":true' in server.body
+    assert result.status == 404
+    assert b'"missing":true' in result.body
 
 
 async def test_class_handlers_match_along_the_mro() -> None:
@@ -133,10 +80,9 @@ async def test_class_handlers_match_along_the_mro() -> None:
 
     app = ExceptionMiddleware(raising(NotEnoughCoffee()))
     app.add_exception_handler(AppError, handler)
-    server = Server()
-    await server.run(app, http_scope())
-    assert server.status == 418
-    assert server.body == b"handled NotEnoughCoffee"
+    result = await run(app, body=b"")
+    assert result.status == 418
+    assert result.body == b"handled NotEnoughCoffee"
 
 
 async def test_an_http_exception_without_a_status_handler_uses_the_class_handler() -> None:
@@ -146,16 +92,15 @@ async def test_an_http_exception_without_a_status_handler_uses_the_class_handler
     app = ExceptionMiddleware(
         raising(HTTPException(400)), handlers={HTTPException: handler, 500: handler}
     )
-    server = Server()
-    await server.run(app, http_scope())
-    assert server.body == b"custom"
+    result = await run(app, body=b"")
+    assert result.body == b"custom"
 
 
 async def test_unhandled_exceptions_propagate() -> None:
-    server = Server()
+    result, send = recorder()
     with pytest.raises(KeyError):
-        await server.run(ExceptionMiddleware(raising(KeyError("x"))), http_scope())
-    assert server.sent == []
+        await ExceptionMiddleware(raising(KeyError("x")))(make_scope(), body_receive(b""), send)
+    assert result.messages == []
 
 
 async def test_handled_exception_after_the_response_started() -> None:
@@ -163,10 +108,10 @@ async def test_handled_exception_after_the_response_started() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         raise HTTPException(400)
 
-    server = Server()
+    result, send = recorder()
     with pytest.raises(RuntimeError, match=r"^Caught handled exception, but response already"):
-        await server.run(ExceptionMiddleware(app), http_scope())
-    assert len(server.sent) == 1
+        await ExceptionMiddleware(app)(make_scope(), body_receive(b""), send)
+    assert len(result.messages) == 1
 
 
 async def test_a_handler_that_returns_nothing_is_an_error() -> None:
@@ -175,15 +120,14 @@ async def test_a_handler_that_returns_nothing_is_an_error() -> None:
 
     app = ExceptionMiddleware(raising(ValueError()), handlers={ValueError: handler})
     with pytest.raises(RuntimeError, match="returned no response") as raised:
-        await Server().run(app, http_scope())
+        await run(app, body=b"")
     assert isinstance(raised.value.__cause__, ValueError)
 
 
 async def test_successful_responses_pass_through() -> None:
-    server = Server()
-    await server.run(ExceptionMiddleware(PlainTextResponse("ok")), http_scope())
-    assert server.status == 200
-    assert server.body == b"ok"
+    result = await run(ExceptionMiddleware(PlainTextResponse("ok")), body=b"")
+    assert result.status == 200
+    assert result.body == b"ok"
 
 
 async def test_websocket_exception_closes_with_code_and_reason() -> None:
@@ -192,16 +136,14 @@ async def test_websocket_exception_closes_with_code_and_reason() -> None:
         await websocket.accept()
         raise WebSocketException(4001, "bad token")
 
-    server = Server([{"type": "websocket.connect"}])
-    await server.run(ExceptionMiddleware(app), websocket_scope())
-    assert [m["type"] for m in server.sent] == ["websocket.accept", "websocket.close"]
-    assert server.sent[-1] == {"type": "websocket.close", "code": 4001, "reason": "bad token"}
+    sent = await run_websocket(ExceptionMiddleware(app))
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[-1] == {"type": "websocket.close", "code": 4001, "reason": "bad token"}
 
 
 async def test_http_exception_on_a_websocket_refuses_it() -> None:
-    server = Server([{"type": "websocket.connect"}])
-    await server.run(ExceptionMiddleware(raising(HTTPException(403))), websocket_scope())
-    assert server.sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+    sent = await run_websocket(ExceptionMiddleware(raising(HTTPException(403))))
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
 
 
 async def test_websocket_handlers_receive_the_websocket() -> None:
@@ -212,7 +154,7 @@ async def test_websocket_handlers_receive_the_websocket() -> None:
 
     exc = ValueError("x")
     app = ExceptionMiddleware(raising(exc), handlers={ValueError: handler})
-    await Server([{"type": "websocket.connect"}]).run(app, websocket_scope())
+    await run_websocket(app)
     assert seen == [(WebSocket, "/", exc)]
 
 
@@ -225,9 +167,9 @@ async def test_lifespan_passes_through_untouched() -> None:
             raise HTTPException(500)
 
     app_with_handlers = ExceptionMiddleware(app)
-    await Server().run(app_with_handlers, {"type": "lifespan"})
+    await call(app_with_handlers, {"type": "lifespan"}, queue_receive([]))
     with pytest.raises(HTTPException):
-        await Server().run(app_with_handlers, {"type": "lifespan"})
+        await call(app_with_handlers, {"type": "lifespan"}, queue_receive([]))
     assert seen == ["lifespan", "lifespan"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +12,13 @@ import httpx
 import pytest
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware.gzip import GZipMiddleware
+from asgi_middleware.gzip import (
+    DEFAULT_EXCLUDED_CONTENT_TYPES,
+    GZipMiddleware,
+    GZipResponder,
+    IdentityResponder,
+    unattached_send,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -69,18 +76,34 @@ async def test_compresses_large_bodies_and_fixes_content_length() -> None:
     assert header(start, b"vary") == b"Accept-Encoding"
 
 
-async def test_small_bodies_and_unwilling_clients_are_untouched() -> None:
-    for app, accept in (
-        (GZipMiddleware(respond(b"tiny")), "gzip"),
-        (GZipMiddleware(respond()), None),
-        (GZipMiddleware(respond()), "br"),
-        (GZipMiddleware(respond()), "gzip;q=0"),
-        (GZipMiddleware(respond()), ""),
+async def test_small_bodies_are_untouched_without_vary() -> None:
+    start, bodies = await run(GZipMiddleware(respond(b"tiny")), "gzip")
+    assert header(start, b"content-encoding") is None
+    assert header(start, b"vary") is None
+    assert bodies[0]["body"] == b"tiny"
+
+
+@pytest.mark.parametrize("accept", [None, "br", "gzip;q=0", "", "identity"])
+async def test_unwilling_clients_get_identity_with_vary(accept: str | None) -> None:
+    # A shared cache must know that a gzip-accepting client would get another body.
+    start, bodies = await run(GZipMiddleware(respond()), accept)
+    assert header(start, b"content-encoding") is None
+    assert header(start, b"vary") == b"Accept-Encoding"
+    assert header(start, b"content-length") == b"1000"
+    assert bodies[0]["body"] == BIG
+
+
+async def test_unwilling_clients_get_vary_on_streams_but_not_on_what_is_never_compressed() -> None:
+    start, bodies = await run(GZipMiddleware(respond([b"a", b"b"])), None)
+    assert header(start, b"vary") == b"Accept-Encoding"
+    assert [m["body"] for m in bodies] == [b"a", b"b"]
+    for app in (
+        respond(status=206),
+        respond(headers=[(b"content-type", b"image/png")]),
+        respond(headers=[(b"content-encoding", b"br")]),
     ):
-        start, bodies = await run(app, accept)
-        assert header(start, b"content-encoding") is None
+        start, _ = await run(GZipMiddleware(app), None)
         assert header(start, b"vary") is None
-        assert bodies[0]["body"] in (b"tiny", BIG)
 
 
 async def test_random_bytes_stay_identity() -> None:
@@ -121,30 +144,94 @@ async def test_existing_encoding_partial_and_empty_statuses_are_untouched() -> N
         assert bodies[0]["body"] in (BIG, b"")
 
 
-async def test_excluded_media_types() -> None:
-    sse = respond([b"data: 1\n\n" * 100, b""], headers=[(b"content-type", b"text/event-stream")])
-    start, bodies = await run(GZipMiddleware(sse))
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        b"text/event-stream",
+        b"Text/Event-Stream; charset=utf-8",
+        b"application/grpc",
+        b"application/grpc+proto",
+        b"application/zip",
+        b"audio/ogg",
+        b"video/mp4",
+        b"image/png",
+        b"IMAGE/JPEG;q=1",
+        b"font/woff2",
+    ],
+)
+async def test_default_exclusions(content_type: bytes) -> None:
+    app = respond([b"data: 1\n\n" * 100, b""], headers=[(b"content-type", content_type)])
+    start, bodies = await run(GZipMiddleware(app))
     assert header(start, b"content-encoding") is None
+    assert header(start, b"vary") is None
     assert bodies[0]["body"] == b"data: 1\n\n" * 100
 
-    middleware = GZipMiddleware(
-        respond(headers=[(b"content-type", b"Image/PNG; q=1")]),
-        exclude_media_types=["image/*", "application/zip"],
+
+def test_default_exclusion_list_is_public() -> None:
+    assert "text/event-stream" in DEFAULT_EXCLUDED_CONTENT_TYPES
+    assert "video/*" in DEFAULT_EXCLUDED_CONTENT_TYPES
+    assert GZipMiddleware(respond()).exclude_content_types == tuple(
+        sorted(DEFAULT_EXCLUDED_CONTENT_TYPES)
     )
-    start, _ = await run(middleware)
+
+
+async def test_exclusions_are_replaced_by_the_callers_list() -> None:
+    def png(exclude: list[str]) -> GZipMiddleware:
+        return GZipMiddleware(
+            respond(headers=[(b"content-type", b"Image/PNG; q=1")]), exclude_content_types=exclude
+        )
+
+    start, _ = await run(png(["IMAGE/*; charset=x", "application/zip"]))
     assert header(start, b"content-encoding") is None
-    zipped = GZipMiddleware(
-        respond(headers=[(b"content-type", b"application/zip")]),
-        exclude_media_types=["application/zip"],
-    )
-    start, _ = await run(zipped)
-    assert header(start, b"content-encoding") is None
-    json_app = GZipMiddleware(
-        respond(headers=[(b"content-type", b"application/json")]),
-        exclude_media_types=["image/*"],
-    )
-    start, _ = await run(json_app)
+    start, _ = await run(png([]))  # the defaults are gone: png is compressed now
     assert header(start, b"content-encoding") == b"gzip"
+    sse = respond([b"data: 1\n\n" * 100, b""], headers=[(b"content-type", b"text/event-stream")])
+    start, _ = await run(GZipMiddleware(sse, exclude_content_types=["image/*"]))
+    assert header(start, b"content-encoding") == b"gzip"
+    grpc = respond(headers=[(b"content-type", b"application/grpc+json")])
+    start, _ = await run(GZipMiddleware(grpc, exclude_content_types=["text/plain"]))
+    assert header(start, b"content-encoding") == b"gzip"
+    with pytest.raises(TypeError, match="not a str"):
+        GZipMiddleware(grpc, exclude_content_types="image/png")
+
+
+class _ThreadSpy:
+    """A zlib compression object recording the thread of every ``compress`` call."""
+
+    def __init__(self, inner: Any, threads: list[bool]) -> None:
+        self._inner = inner
+        self._threads = threads
+
+    def compress(self, data: bytes) -> bytes:
+        self._threads.append(threading.current_thread() is threading.main_thread())
+        return bytes(self._inner.compress(data))
+
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        return bytes(self._inner.flush(mode))
+
+
+async def test_large_chunks_are_compressed_in_a_worker_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    on_main: list[bool] = []
+    original = zlib.compressobj
+    monkeypatch.setattr(zlib, "compressobj", lambda *a: _ThreadSpy(original(*a), on_main))
+
+    app = GZipMiddleware(respond(BIG * 3), thread_minimum_size=2000)
+    assert app.thread_minimum_size == 2000
+    _, bodies = await run(app)
+    assert gzip.decompress(bodies[0]["body"]) == BIG * 3
+    assert on_main == [False]
+
+    on_main.clear()
+    streamed = GZipMiddleware(respond([BIG * 3, BIG, BIG * 3]), thread_minimum_size=2000)
+    _, bodies = await run(streamed)
+    assert gzip.decompress(b"".join(m["body"] for m in bodies)) == BIG * 7
+    assert on_main == [False, True, False]
+
+    on_main.clear()
+    await run(GZipMiddleware(respond(BIG * 3)))  # below the default 128 KiB: inline
+    assert on_main == [True]
 
 
 async def test_vary_is_merged_and_strong_etag_weakened() -> None:
@@ -279,3 +366,61 @@ async def test_negotiation_cache_stays_bounded() -> None:
         start, _ = await run(app, f"gzip;q=0.{index % 10}, x-{index}")
     assert len(app._cache) <= 256
     assert header(start, b"content-encoding") == b"gzip"
+
+
+async def test_head_for_unwilling_clients_gets_the_vary_of_get() -> None:
+    async def head_app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-length", scope["path"].encode()[1:] or b"1000")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    start, _ = await run(GZipMiddleware(head_app), accept=None, method="HEAD")
+    assert header(start, b"content-encoding") is None
+    assert header(start, b"content-length") == b"1000"
+    assert header(start, b"vary") == b"Accept-Encoding"
+
+
+async def test_gzip_responder_is_an_asgi_app_for_one_negotiated_response() -> None:
+    responder = GZipResponder(respond([BIG, BIG]), 100, 1, thread_minimum_size=10)
+    assert (responder.minimum_size, responder.compresslevel) == (100, 1)
+    assert responder.thread_minimum_size == 10
+    assert responder.content_encoding == "gzip"
+    start, bodies = await run(responder, accept=None)  # it does not negotiate
+    assert header(start, b"content-encoding") == b"gzip"
+    assert gzip.decompress(b"".join(m["body"] for m in bodies)) == BIG * 2
+    assert isinstance(responder.compressor, type(zlib.compressobj()))
+
+    fresh = GZipResponder(respond(), 100)
+    obj = fresh.compressor  # made on first use, then kept for the stream
+    assert fresh.compressor is obj
+    data = await fresh.apply_compression(b"abc", more_body=True)
+    data += await fresh.apply_compression(b"def", more_body=False)
+    assert gzip.decompress(data) == b"abcdef"
+
+    png = GZipResponder(
+        respond(headers=[(b"content-type", b"image/png")]),
+        100,
+        exclude_content_types=("text/plain",),
+    )
+    start, _ = await run(png)
+    assert header(start, b"content-encoding") == b"gzip"
+
+
+async def test_identity_responder_adds_only_vary() -> None:
+    responder = IdentityResponder(respond(), 100, exclude_content_types=["image/*"])
+    assert responder.minimum_size == 100
+    assert responder.content_encoding is None
+    start, bodies = await run(responder, accept="gzip")
+    assert header(start, b"content-encoding") is None
+    assert header(start, b"vary") == b"Accept-Encoding"
+    assert bodies[0]["body"] == BIG
+    with pytest.raises(AssertionError, match="compresses nothing"):
+        await responder.apply_compression(b"x", more_body=False)
+
+
+async def test_a_responder_not_called_yet_cannot_send() -> None:
+    responder = GZipResponder(respond(), 100)
+    with pytest.raises(RuntimeError, match="call it as an ASGI app first"):
+        await responder.send({"type": "http.response.start", "status": 200})
+    with pytest.raises(RuntimeError, match="no send yet"):
+        await unattached_send({"type": "http.response.body"})

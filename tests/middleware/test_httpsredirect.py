@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from asgi_driver import body_receive, call, make_scope, queue_receive
 
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_middleware.httpsredirect import HTTPSRedirectMiddleware
@@ -20,27 +21,13 @@ async def ok(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"secure"})
 
 
-async def run(scope: dict[str, Any]) -> list[Message]:
-    base: dict[str, Any] = {
-        "type": "http",
-        "scheme": "http",
-        "method": "POST",
-        "path": "/a b",
-        "query_string": b"x=1",
-        "headers": [(b"host", b"example.com")],
-        "server": ("10.0.0.1", 8000),
-    }
-    base.update(scope)
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await HTTPSRedirectMiddleware(ok)(base, receive, send)
-    return sent
+async def run(changes: dict[str, Any]) -> list[Message]:
+    """A plain-http POST to ``http://example.com/a b?x=1``, with ``changes`` to its scope."""
+    scope = make_scope(
+        "POST", "/a b", [(b"host", b"example.com")], query_string=b"x=1", server=("10.0.0.1", 8000)
+    )
+    scope.update(changes)
+    return await call(HTTPSRedirectMiddleware(ok), scope, body_receive(b""))
 
 
 def location(sent: list[Message]) -> bytes:
@@ -56,6 +43,13 @@ def location(sent: list[Message]) -> bytes:
         (b"Example.COM:8080", b"https://example.com:8080/a%20b?x=1"),
         (b"[::1]:80", b"https://[::1]/a%20b?x=1"),
         (b"[::1]:8443", b"https://[::1]:8443/a%20b?x=1"),
+        (b"[::1]", b"https://[::1]/a%20b?x=1"),
+        (b"example.com.", b"https://example.com/a%20b?x=1"),
+        # valid RFC 3986 hosts the middleware's own grammar used to refuse
+        (b"example.com:000080", b"https://example.com/a%20b?x=1"),
+        (b"example.com:0008443", b"https://example.com:8443/a%20b?x=1"),
+        (b"[v1.fe80::a+en1]:8443", b"https://[v1.fe80::a+en1]:8443/a%20b?x=1"),
+        (b"[v7.Node]", b"https://[v7.node]/a%20b?x=1"),
     ],
 )
 async def test_http_is_redirected_with_307(host: bytes, expected: bytes) -> None:
@@ -93,7 +87,18 @@ async def test_location_never_carries_control_bytes(
 
 @pytest.mark.parametrize(
     "host",
-    [b"evil.com/path", b"user@example.com", b"exa mple.com", b"example.com:99999", b"", b"[::zz]"],
+    [
+        b"evil.com/path",
+        b"user@example.com",
+        b"exa mple.com",
+        b"example.com:99999",
+        b"example.com:0065536",
+        b"",
+        b".",
+        b"[::zz]",
+        b"[v1]",
+        b"[fe80::1%25en1]",
+    ],
 )
 async def test_malformed_host_is_refused(host: bytes) -> None:
     sent = await run({"headers": [(b"host", host)]})
@@ -134,15 +139,7 @@ async def test_a_scope_without_scheme_is_plain_and_redirected(kind: str) -> None
         "query_string": b"",
         "headers": [(b"host", b"example.com")],
     }
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "websocket.connect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await HTTPSRedirectMiddleware(ok)(scope, receive, send)
+    sent = await call(HTTPSRedirectMiddleware(ok), scope, queue_receive([]))
     if kind == "http":
         assert sent[0]["status"] == 307
         assert location(sent) == b"https://example.com/p"

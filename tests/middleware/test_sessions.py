@@ -12,7 +12,7 @@ import pytest
 
 from asgi_core.datastructures import Secret
 from asgi_core.types import Message, Receive, Scope, Send
-from asgi_middleware.sessions import SessionMiddleware
+from asgi_middleware.sessions import Session, SessionMiddleware
 
 pytestmark = pytest.mark.anyio
 
@@ -190,10 +190,12 @@ async def test_signed_but_undecodable_payloads(payload: bytes) -> None:
         assert cookies == []
 
 
-async def test_loaded_empty_session_is_cleared() -> None:
+async def test_a_loaded_empty_session_is_kept_until_modified() -> None:
     cookie = "session=" + itsdangerous.TimestampSigner("s").sign(b64encode(b"{}")).decode()
     session, cookies = await run(SessionMiddleware(session_app, "s"), cookie)
     assert session == {}
+    assert cookies == []
+    session, cookies = await run(SessionMiddleware(session_app, "s"), cookie, "clear")
     assert cookies[0].startswith("session=null;")
 
 
@@ -250,3 +252,125 @@ def test_missing_itsdangerous_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(sys.modules, "itsdangerous", None)
     with pytest.raises(ImportError, match=r"asgi-middleware\[sessions\]"):
         SessionMiddleware(session_app, "secret")
+
+
+# --- Session: accessed / modified ---------------------------------------------------
+
+
+def test_session_reads_mark_it_accessed_and_writes_modified() -> None:
+    reads: list[Any] = [
+        lambda s: s["a"],
+        lambda s: s.get("a"),
+        lambda s: "a" in s,
+        lambda s: list(s),
+        lambda s: len(s),
+        lambda s: s.keys(),
+        lambda s: s.values(),
+        lambda s: s.items(),
+        lambda s: s.copy(),
+        lambda s: s.pop("missing", None),
+        lambda s: s.setdefault("a", 2),
+        lambda s: s.mark_accessed(),
+    ]
+    for read in reads:
+        session = Session({"a": 1})
+        assert (session.accessed, session.modified) == (False, False)
+        read(session)
+        assert (session.accessed, session.modified) == (True, False), read
+        assert session == {"a": 1}
+    assert type(Session({"a": 1}).copy()) is dict
+
+    def ior(s: Session) -> None:
+        s |= {"c": 3}
+
+    writes: list[Any] = [
+        lambda s: s.__setitem__("b", 2),
+        lambda s: s.__delitem__("a"),
+        lambda s: s.clear(),
+        lambda s: s.pop("a"),
+        lambda s: s.popitem(),
+        lambda s: s.setdefault("new", 1),
+        lambda s: s.update(b=2),
+        ior,
+        lambda s: s.mark_modified(),
+    ]
+    for write in writes:
+        session = Session({"a": 1})
+        write(session)
+        assert (session.accessed, session.modified) == (True, True), write
+    empty = Session()
+    with pytest.raises(KeyError):
+        empty.popitem()
+    assert empty.modified is False
+
+
+async def raw_run(app: Any, cookie: bytes | None = None) -> list[tuple[bytes, bytes]]:
+    headers = [] if cookie is None else [(b"cookie", cookie)]
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+    sent: list[Message] = []
+
+    async def receive() -> Message:  # pragma: no cover - never called
+        raise AssertionError
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return list(sent[0]["headers"])
+
+
+def reacting(action: Any, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        action(scope["session"])
+        await send({"type": "http.response.start", "status": 200, "headers": headers or []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+async def test_vary_cookie_only_when_the_session_was_accessed() -> None:
+    untouched = await raw_run(SessionMiddleware(reacting(lambda s: None), "k"))
+    assert untouched == []
+    read = SessionMiddleware(reacting(lambda s: s.get("user"), [(b"vary", b"Origin")]), "k")
+    assert await raw_run(read) == [(b"vary", b"Origin, Cookie")]
+    marked = await raw_run(SessionMiddleware(reacting(lambda s: s.mark_accessed()), "k"))
+    assert marked == [(b"vary", b"Cookie")]
+    written = await raw_run(SessionMiddleware(reacting(lambda s: s.update(a=1)), "k"))
+    assert written[0] == (b"vary", b"Cookie")
+    assert written[1][0] == b"set-cookie"
+
+
+async def test_an_unmodified_session_is_not_signed_again() -> None:
+    app = SessionMiddleware(reacting(lambda s: s.update(a=1)), "k")
+    cookie = (await raw_run(app))[1][1].split(b";")[0]
+    # read only: same cookie, not re-signed, but the response varies on it
+    assert await raw_run(SessionMiddleware(reacting(lambda s: s["a"]), "k"), cookie) == [
+        (b"vary", b"Cookie")
+    ]
+    # modified, even to the same value: signed again (a refreshed expiry)
+    same = await raw_run(SessionMiddleware(reacting(lambda s: s.update(a=1)), "k"), cookie)
+    assert [name for name, _ in same] == [b"vary", b"set-cookie"]
+    refreshed = SessionMiddleware(reacting(lambda s: s.mark_modified()), "k")
+    assert [name for name, _ in await raw_run(refreshed, cookie)] == [b"vary", b"set-cookie"]
+
+
+async def test_a_replaced_session_mapping_varies_and_is_compared() -> None:
+    async def replace(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["session"] = {"a": 1}
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    first = await raw_run(SessionMiddleware(replace, "k"))
+    assert first[0] == (b"vary", b"Cookie")
+    cookie = first[1][1].split(b";")[0]
+    assert await raw_run(SessionMiddleware(replace, "k"), cookie) == [(b"vary", b"Cookie")]
+
+
+async def test_partitioned_cookie_attribute() -> None:
+    app = SessionMiddleware(
+        reacting(lambda s: s.update(a=1)), "k", https_only=True, partitioned=True
+    )
+    (_, (_, set_cookie)) = await raw_run(app)
+    assert set_cookie.endswith(b"; httponly; samesite=lax; secure; partitioned")
+    plain = SessionMiddleware(reacting(lambda s: s.update(a=1)), "k")
+    assert b"partitioned" not in (await raw_run(plain))[1][1]

@@ -6,6 +6,7 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_driver import body_receive, call, make_scope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,25 +25,11 @@ async def ok(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def run(app: Any, host: bytes | None, **scope: Any) -> list[Message]:
-    base: dict[str, Any] = {
-        "type": "http",
-        "scheme": "https",
-        "method": "GET",
-        "path": "/p",
-        "query_string": b"q=1",
-        "headers": [] if host is None else [(b"accept", b"*/*"), (b"host", host)],
-    }
-    base.update(scope)
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(base, receive, send)
-    return sent
+    """A request to ``https://<host>/p?q=1`` (no ``Host`` header for ``None``)."""
+    headers = [(b"accept", b"*/*")] + ([] if host is None else [(b"host", host)])
+    scope.setdefault("scheme", "https")
+    scope.setdefault("query_string", b"q=1")
+    return await call(app, make_scope("GET", "/p", headers, **scope), body_receive(b""))
 
 
 APP = TrustedHostMiddleware(ok, allowed_hosts=["example.com", "*.example.org", "api.test."])
@@ -57,6 +44,9 @@ APP = TrustedHostMiddleware(ok, allowed_hosts=["example.com", "*.example.org", "
         b"a.example.org",
         b"b.a.example.org",
         b"api.test",
+        # valid RFC 3986 hosts the middleware's own grammar used to refuse
+        b"example.com:0008443",
+        b"example.com:",
     ],
 )
 async def test_allowed_hosts(host: bytes) -> None:
@@ -75,11 +65,12 @@ async def test_allowed_hosts(host: bytes) -> None:
         b"example.com/path",
         b"user@example.com",
         b"example.com:abc",
-        b"example.com:70000",
         b"exa mple.com",
         b"example..com",
         b".",
         b".example.com",
+        b".example.org",  # a wildcard never matches a name with an empty label
+        b"a..example.org",
         b"[::1",
         b"[::1]x",
         b"[1::2::3]",
@@ -121,6 +112,17 @@ async def test_ipv6_hosts() -> None:
     assert (await run(app, b"[::2]"))[0]["status"] == 400
 
 
+async def test_ipvfuture_hosts() -> None:
+    """RFC 3986 IPvFuture literals are hosts (matched with their brackets, case-insensitively)."""
+    app = TrustedHostMiddleware(ok, allowed_hosts=["[v1.node]"])
+    assert (await run(app, b"[v1.Node]:8000"))[1]["body"] == b"ok"
+    assert (await run(app, b"[v1.other]"))[0]["status"] == 400
+    assert (await run(app, b"[v1.]"))[0]["status"] == 400
+    www = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"])
+    sent = await run(www, b"example.com:00443")
+    assert dict(sent[0]["headers"])[b"location"] == b"https://www.example.com:443/p?q=1"
+
+
 async def test_websockets() -> None:
     sent = await run(APP, b"example.com", type="websocket")
     assert sent == [{"type": "websocket.accept"}]
@@ -160,3 +162,36 @@ def test_bad_patterns_are_refused(pattern: str) -> None:
 def test_any_host_header_gets_ok_or_400(host: bytes) -> None:
     sent = anyio.run(run, APP, host)
     assert sent[0]["status"] in (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host", "status"),
+    [
+        ("[::1]", b"[::1]", 200),
+        ("[::1]", b"[::1]:8000", 200),
+        ("[::1]", b"[::1]:0080", 200),
+        ("[::1]", b"[::1]:99999", 200),
+        ("[::1]", b"[::2]", 400),
+        ("[::1]", b"::1", 400),
+        ("[V1.Node]", b"[v1.node]", 200),
+        ("[v1.node]", b"[v1.node]:443", 200),
+        ("example.com", b"example.com:000080", 200),
+        ("example.com", b"example.com:99999", 200),
+        ("example.com", b"example.com:1234567", 200),
+        ("example.com", b"example.com::80", 400),
+        ("example.com", b"example.com:80x", 400),
+        ("*.example.com", b"a.example.com:99999", 200),
+    ],
+)
+async def test_ip_literals_and_odd_ports_match_as_hosts(
+    allowed: str, host: bytes, status: int
+) -> None:
+    sent = await run(TrustedHostMiddleware(ok, allowed_hosts=[allowed]), host)
+    assert sent[0]["status"] == status
+
+
+async def test_www_redirect_with_an_out_of_range_port_drops_it() -> None:
+    app = TrustedHostMiddleware(ok, allowed_hosts=["www.example.com"])
+    sent = await run(app, b"example.com:99999")
+    assert sent[0]["status"] == 307
+    assert dict(sent[0]["headers"])[b"location"] == b"https://www.example.com/p?q=1"

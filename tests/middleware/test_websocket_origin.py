@@ -133,6 +133,10 @@ async def allowed(app: WebSocketOriginMiddleware, **scope: Any) -> bool:
         ("https://example.com:8443", ("https", "example.com", 8443)),
         ("http://[::1]:8000", ("http", "::1", 8000)),
         ("chrome-extension://abcdef", ("chrome-extension", "abcdef", None)),
+        # valid RFC 3986 hosts the middleware's own grammar used to refuse
+        ("http://example.com:00080", ("http", "example.com", None)),
+        ("https://example.com:0008443", ("https", "example.com", 8443)),
+        ("http://[v1.Node]:8000", ("http", "[v1.node]", 8000)),
     ],
 )
 def test_parse_origin(value: str, expected: tuple[str, str, int | None]) -> None:
@@ -167,6 +171,8 @@ def test_normalize_origin() -> None:
     assert normalize_origin("HTTPS://Example.com:443") == "https://example.com"
     assert normalize_origin("http://[::1]:80") == "http://[::1]"
     assert normalize_origin("http://LOCALHOST:8000") == "http://localhost:8000"
+    assert normalize_origin("http://[v1.Node]:0080") == "http://[v1.node]"
+    assert normalize_origin("https://example.com.:0443") == "https://example.com"
 
 
 # -- same origin (the default) ----------------------------------------------------------
@@ -182,6 +188,8 @@ def test_normalize_origin() -> None:
         ("ws", "example.com:80", "http://example.com:80"),
         ("ws", "localhost:8000", "http://localhost:8000"),
         ("ws", "[::1]:8000", "http://[::1]:8000"),
+        ("ws", "[v1.node]:8000", "http://[v1.Node]:8000"),
+        ("ws", "example.com:080", "http://example.com"),
         ("https", "example.com", "https://example.com"),
     ],
 )

@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlencode
 
+from asgi_core.concurrency import is_async_callable
 from asgi_core.exceptions import HTTPException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
-from asgi_middleware._utils import call_handler, is_async_callable
+from asgi_middleware._handlers import call_handler
 from asgi_responses import PlainTextResponse, RedirectResponse, Response
 
 __all__ = [

@@ -1,15 +1,37 @@
-"""Cap the size of request bodies, around any ASGI app."""
+"""Cap the size of request bodies, around any ASGI app.
+
+The limit a request is held to lives in the scope under
+:data:`MAX_BODY_SIZE_SCOPE_KEY` (``"starlette.max_body_size"``), the key and contract
+Starlette 1.10 defines, so this middleware and a Starlette router (or Starlette's
+middleware and this project's router) honour each other's limits:
+
+- whoever narrows the limit for the code it calls (a middleware, a route) sets the key
+  to an ``int`` number of bytes before calling it, and restores the previous value
+  (or removes the key, when there was none) once the call returns or raises;
+- whoever reads the body enforces the value in the scope *when it reads*, so the
+  innermost setter wins.
+
+The scope's :class:`asgi_core.limits.RequestLimits` (``scope["asgi_app.limits"]``)
+gets the same ``max_body_size``, for the code that reads limits from there.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
+from asgi_core.datastructures import find_header
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, get_limits
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware._utils import find_header, send_plain
+from asgi_middleware._responses import send_plain
 
-__all__ = ["RequestBodyLimitMiddleware"]
+__all__ = ["MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware", "RequestBodyLimitResponder"]
+
+MAX_BODY_SIZE_SCOPE_KEY = "starlette.max_body_size"
+"""The scope key holding the request's body limit in bytes (Starlette's key)."""
+
+_TOO_LARGE = "Content Too Large"
+_MISSING = object()
 
 
 class _BodyTooLarge(HTTPException):
@@ -17,19 +39,21 @@ class _BodyTooLarge(HTTPException):
 
 
 class RequestBodyLimitMiddleware:
-    """Refuse request bodies over ``max_body_size`` bytes with 413.
+    """Refuse request bodies over ``max_body_size`` bytes with 413 Content Too Large.
 
-    Sets ``max_body_size`` in the scope's :class:`asgi_core.limits.RequestLimits`
-    (``scope["asgi_app.limits"]``), so code deeper in (a route with its own
-    ``max_body_size``) may replace it: the limit checked is the one in the scope when
-    the app reads. The first ``receive()`` compares ``Content-Length`` with it before
-    any byte is read; every chunk is counted too, so chunked or understated bodies stop
-    at the limit. Going over raises ``HTTPException(413)`` out of ``receive()``; the
-    413 response is sent at once when the response has not started, whatever the app
-    then does with the exception. ``None`` lifts the cap.
+    Publishes the limit under :data:`MAX_BODY_SIZE_SCOPE_KEY` (and in the scope's
+    ``RequestLimits``) for the duration of the call, so code deeper in (a route with
+    its own ``max_body_size``) may replace it: the limit checked is the one in the
+    scope when the app reads. The first ``receive()`` compares ``Content-Length`` with
+    it before any byte is read; every chunk is counted too, so chunked or understated
+    bodies stop at the limit. Going over raises ``HTTPException(413)`` out of
+    ``receive()``. When the response has not started, the 413 response is sent at once
+    whatever the app then does with the exception; when it has, the exception is
+    raised out of this middleware (the server ends the response). ``None`` lifts the
+    cap.
     """
 
-    def __init__(self, app: ASGIApp, max_body_size: int | None = 1_048_576) -> None:
+    def __init__(self, app: ASGIApp, max_body_size: int | None) -> None:
         if max_body_size is not None and max_body_size < 0:
             raise ValueError("max_body_size must be >= 0, or None for no limit")
         self.app = app
@@ -39,79 +63,140 @@ class RequestBodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=self.max_body_size)
-        await _Guard(scope, receive, send).run(self.app)
+        await RequestBodyLimitResponder(self.app, self.max_body_size)(scope, receive, send)
 
 
-class _Guard:
-    """One request: counts body bytes and owns the 413."""
+class RequestBodyLimitResponder:
+    """One request under a body limit: counts its bytes and owns its 413.
 
-    __slots__ = ("_receive", "_received", "_scope", "_send", "_started", "_tripped")
+    ``receive_with_limit`` and ``send_with_limit`` are the ``receive`` and ``send``
+    the app gets.
+    """
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._scope = scope
-        self._receive = receive
-        self._send = send
-        self._received: int | None = None  # None until the first receive()
-        self._started = False
+    __slots__ = (
+        "_answered",
+        "_read_declared",
+        "_receive",
+        "_scope",
+        "_send",
+        "_tripped",
+        "app",
+        "content_length",
+        "max_body_size",
+        "response_started",
+        "total_size",
+    )
+
+    def __init__(self, app: ASGIApp, max_body_size: int | None) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+        self._scope: Scope | None = None
+        self._receive: Receive | None = None
+        self._send: Send | None = None
+        self.content_length: int | None = None  # the declared length, once read
+        self.total_size = 0
+        self.response_started = False
         # The limit that was exceeded, never the exception itself: an exception kept
-        # here holds its traceback, whose frames hold this guard and the request's
+        # here holds its traceback, whose frames hold this responder and the request's
         # buffers, in a cycle only the full garbage collector frees.
         self._tripped: int | None = None
+        self._answered = False  # the 413 response was sent by this responder
+        self._read_declared = False
 
-    async def run(self, app: ASGIApp) -> None:
+    @property
+    def scope(self) -> Scope:
+        """The scope of the request, once called."""
+        assert self._scope is not None, "call the responder first"
+        return self._scope
+
+    @property
+    def receive(self) -> Receive:
+        """The server's ``receive``, once called."""
+        assert self._receive is not None, "call the responder first"
+        return self._receive
+
+    @property
+    def send(self) -> Send:
+        """The server's ``send``, once called."""
+        assert self._send is not None, "call the responder first"
+        return self._send
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._scope, self._receive, self._send = scope, receive, send
+        limit = self.max_body_size
+        previous = scope.get(MAX_BODY_SIZE_SCOPE_KEY, _MISSING)
+        previous_limits = scope.get(LIMITS_KEY, _MISSING)
+        if limit is None:
+            scope.pop(MAX_BODY_SIZE_SCOPE_KEY, None)
+        else:
+            scope[MAX_BODY_SIZE_SCOPE_KEY] = limit
+        scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=limit)
         try:
-            await app(self._scope, self.receive, self.send)
+            await self.app(scope, self.receive_with_limit, self.send_with_limit)
         except Exception as exc:
-            if self._tripped is None:
+            if not self._answered:
+                # not ours, or ours too late for a 413: the server ends the response
                 raise
             # The app let our 413 (or what it turned it into) escape: already answered.
             del exc
+        finally:
+            _restore(scope, MAX_BODY_SIZE_SCOPE_KEY, previous)
+            _restore(scope, LIMITS_KEY, previous_limits)
+
+    def _limit(self) -> int | None:
+        """The limit in the scope now (a route deeper in may have replaced ours)."""
+        scope = self.scope
+        value = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        if value != self.max_body_size:
+            return value if isinstance(value, int) else None
+        return get_limits(scope).max_body_size
 
     async def _trip(self, limit: int) -> None:
         self._tripped = limit
-        if not self._started:
-            self._started = True
-            await send_plain(self._send, 413, _detail(limit), [(b"connection", b"close")])
+        if not self.response_started:
+            self.response_started = self._answered = True
+            await send_plain(self.send, 413, _TOO_LARGE, [(b"connection", b"close")])
         # raised unnamed: a local holding it would sit in its own traceback's frame
-        raise _too_large(limit)
+        raise _BodyTooLarge(413, _TOO_LARGE)
 
-    async def receive(self) -> Message:
+    async def receive_with_limit(self) -> Message:
+        """The server's next message, or ``HTTPException(413)`` past the limit."""
         if self._tripped is not None:
-            raise _too_large(self._tripped)
-        limit = get_limits(self._scope).max_body_size
-        if self._received is None:
-            self._received = 0
-            declared = find_header(self._scope["headers"], b"content-length")
-            if limit is not None and declared is not None and _over(declared, limit):
-                await self._trip(limit)
-        message = await self._receive()
+            raise _BodyTooLarge(413, _TOO_LARGE)
+        limit = self._limit()
+        if not self._read_declared:
+            self._read_declared = True
+            declared = find_header(self.scope["headers"], b"content-length")
+            self.content_length = _declared(declared)
+        if limit is not None and self.content_length is not None and self.content_length > limit:
+            await self._trip(limit)
+        message = await self.receive()
         if message["type"] == "http.request":
-            self._received += len(message.get("body", b""))
-            if limit is not None and self._received > limit:
+            self.total_size += len(message.get("body", b""))
+            if limit is not None and self.total_size > limit:
                 await self._trip(limit)
         return message
 
-    async def send(self, message: Message) -> None:
-        if self._tripped is not None:
+    async def send_with_limit(self, message: Message) -> None:
+        """The server's ``send``, closed once this responder sent its 413."""
+        if self._answered:
             return  # the 413 went out already; the app's reaction is dropped
         if message["type"] == "http.response.start":
-            self._started = True
-        await self._send(message)
+            self.response_started = True
+        await self.send(message)
 
 
-def _detail(limit: int) -> str:
-    return f"Request body exceeds the limit of {limit} bytes"
+def _restore(scope: Scope, key: str, previous: object) -> None:
+    if previous is _MISSING:
+        scope.pop(key, None)
+    else:
+        scope[key] = previous
 
 
-def _too_large(limit: int) -> _BodyTooLarge:
-    return _BodyTooLarge(413, _detail(limit))
-
-
-def _over(declared: bytes, limit: int) -> bool:
-    """Whether a ``Content-Length`` value is over ``limit`` (junk is not: counting
-    the bytes still enforces the limit)."""
-    if not declared.isdigit():
-        return False
-    digits = declared.lstrip(b"0")
-    return len(digits) > 18 or int(digits or b"0") > limit
+def _declared(value: bytes | None) -> int | None:
+    """A ``Content-Length`` value as a number (junk is none: counting the bytes still
+    enforces the limit); absurdly long ones are capped, they are over any limit."""
+    if value is None or not value.isdigit():
+        return None
+    digits = value.lstrip(b"0")
+    return 10**18 if len(digits) > 18 else int(digits or b"0")

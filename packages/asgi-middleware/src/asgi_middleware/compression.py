@@ -2,6 +2,12 @@
 
 brotli and zstd are optional (``pip install asgi-middleware[brotli]`` /
 ``asgi-middleware[zstd]``); a coding is offered only when its library imports.
+
+Every coding follows the same rules as :class:`asgi_middleware.gzip.GZipMiddleware`:
+the content types of ``exclude_content_types`` are never compressed, chunks of
+``thread_minimum_size`` bytes or more are compressed in a worker thread, and
+``Vary: Accept-Encoding`` goes on every response that could have been compressed,
+whether or not this client accepted a coding.
 """
 
 from __future__ import annotations
@@ -11,19 +17,81 @@ import zlib
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+
+from asgi_core.datastructures import find_header
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._headers import RawHeaders, add_vary
 from asgi_middleware._negotiation import select_encoding
-from asgi_middleware._utils import RawHeaders, add_vary, find_header
 
-__all__ = ["DEFAULT_EXCLUDED_MEDIA_TYPES", "CompressionMiddleware"]
+__all__ = [
+    "DEFAULT_EXCLUDED_CONTENT_TYPES",
+    "DEFAULT_THREAD_MINIMUM_SIZE",
+    "CompressionMiddleware",
+]
 
-DEFAULT_EXCLUDED_MEDIA_TYPES = frozenset({"text/event-stream"})
-"""Media types never compressed (compression would delay server-sent events)."""
+DEFAULT_EXCLUDED_CONTENT_TYPES: tuple[str, ...] = (
+    "application/grpc",
+    "application/gzip",
+    "application/x-gzip",
+    "application/zip",
+    "audio/*",
+    "font/woff",
+    "font/woff2",
+    "image/avif",
+    "image/gif",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "text/event-stream",
+    "video/*",
+)
+"""Content types never compressed unless the caller passes its own list: streams whose
+chunks must not wait (server-sent events, gRPC) and media that is compressed already.
+``"type/*"`` covers a whole top-level type; ``application/grpc`` covers its ``+proto``
+and ``+json`` variants."""
+
+DEFAULT_THREAD_MINIMUM_SIZE = 128 * 1024
+"""Chunks at least this large are compressed in a worker thread (128 KiB)."""
 
 _EXTRAS = {"br": ("brotli", "brotli"), "zstd": ("zstandard", "zstd")}
 _KNOWN = ("zstd", "br", "gzip")
 _NO_BODY_STATUSES = frozenset({204, 206, 304})
 _NEGOTIATION_CACHE_SIZE = 256
+_THREADS = 40  # worker threads compressing at once, per event loop
+_limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar(
+    "asgi_middleware.compression.limiter"
+)
+
+
+def _thread_limiter() -> anyio.CapacityLimiter:
+    """The event loop's limiter for compression threads, apart from anyio's default one
+    so that compressing never starves ``run_in_threadpool``."""
+    try:
+        return _limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(_THREADS)
+        _limiter.set(limiter)
+        return limiter
+
+
+def _normalize_content_types(content_types: Collection[str]) -> frozenset[str]:
+    """Media types as compared: lower-cased, without parameters or surrounding space."""
+    return frozenset(t.partition(";")[0].strip().lower() for t in content_types)
+
+
+def _is_excluded(content_type: bytes, excluded: frozenset[str]) -> bool:
+    """Whether a ``Content-Type`` value names a type of ``excluded`` (normalized):
+    itself, its ``type/*`` or, for ``application/grpc+x``, ``application/grpc``."""
+    media = content_type.partition(b";")[0].strip().lower().decode("latin-1")
+    if media in excluded:
+        return True
+    major = media.partition("/")[0]
+    if major + "/*" in excluded:
+        return True
+    return media.startswith("application/grpc+") and "application/grpc" in excluded
 
 
 class _Stream(Protocol):
@@ -41,14 +109,16 @@ class _Codec(Protocol):
 
 
 class _GzipStream:
+    __slots__ = ("obj",)
+
     def __init__(self, level: int) -> None:
-        self._obj = zlib.compressobj(level, zlib.DEFLATED, 31)
+        self.obj = zlib.compressobj(level, zlib.DEFLATED, 31)
 
     def chunk(self, data: bytes) -> bytes:
-        return self._obj.compress(data) + self._obj.flush(zlib.Z_SYNC_FLUSH)
+        return self.obj.compress(data) + self.obj.flush(zlib.Z_SYNC_FLUSH)
 
     def finish(self, data: bytes) -> bytes:
-        return self._obj.compress(data) + self._obj.flush(zlib.Z_FINISH)
+        return self.obj.compress(data) + self.obj.flush(zlib.Z_FINISH)
 
 
 class _Gzip:
@@ -58,7 +128,7 @@ class _Gzip:
     def compress(self, data: bytes) -> bytes:
         return _GzipStream(self.level).finish(data)
 
-    def stream(self) -> _Stream:
+    def stream(self) -> _GzipStream:
         return _GzipStream(self.level)
 
 
@@ -102,7 +172,8 @@ class _Zstd:
     def __init__(self, module: Any, level: int) -> None:
         self._module = module
         self.level = level
-        # One-shot compression never awaits, so one context serves every response.
+        # Inline one-shot compression never awaits, so one context serves every
+        # response; a worker thread uses a stream (a context of its own) instead.
         self._oneshot = module.ZstdCompressor(level=level)
 
     def compress(self, data: bytes) -> bytes:
@@ -127,24 +198,215 @@ def available_encodings() -> tuple[str, ...]:
     return tuple(c for c in _KNOWN if c == "gzip" or _import(c) is not None)
 
 
+class _Settings:
+    """What every response of one middleware shares."""
+
+    __slots__ = ("excluded", "minimum_size", "thread_minimum_size")
+
+    def __init__(
+        self, minimum_size: int, thread_minimum_size: int, exclude_content_types: Collection[str]
+    ) -> None:
+        self.minimum_size = minimum_size
+        self.thread_minimum_size = thread_minimum_size
+        self.excluded = _normalize_content_types(exclude_content_types)
+
+
+_WAIT, _HELD, _PASS, _STREAM = range(4)
+
+
+class _Responder:
+    """One response: holds the start message until the first body decides whether to
+    compress it with ``codec`` (``None``: never, only ``Vary`` is added).
+
+    Machinery shared by the middleware of this package; the public faces are
+    :class:`asgi_middleware.gzip.GZipResponder` and ``IdentityResponder``.
+    """
+
+    __slots__ = (
+        "_codec",
+        "_coding",
+        "_head",
+        "_mode",
+        "_settings",
+        "_start",
+        "_stream",
+        "app",
+        "send",
+    )
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: _Settings,
+        codec: _Codec | None,
+        coding: bytes,
+        send: Send,
+        head: bool,
+    ) -> None:
+        self.app = app
+        self.send = send
+        self._settings = settings
+        self._codec = codec
+        self._coding = coding
+        self._head = head
+        self._mode = _WAIT
+        self._start: Message = {}
+        self._stream: _Stream | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.send = send
+        self._head = scope.get("method") == "HEAD"
+        await self.app(scope, receive, self.send_with_compression)
+
+    def _eligible(self, message: Message) -> bool:
+        if message["status"] in _NO_BODY_STATUSES or message["status"] < 200:
+            return False
+        for key, value in message.get("headers", ()):
+            name = key.lower()
+            if name in (b"content-encoding", b"content-range") or (
+                name == b"content-type" and _is_excluded(value, self._settings.excluded)
+            ):
+                return False
+        return True
+
+    def _vary_only(self) -> None:
+        headers = list(self._start.get("headers", ()))
+        add_vary(headers, b"Accept-Encoding")
+        self._start["headers"] = headers
+
+    def _encode_headers(self, length: int | None) -> None:
+        headers: RawHeaders = []
+        for key, value in self._start.get("headers", ()):
+            name = key.lower()
+            if name == b"content-length":
+                continue
+            if name == b"etag" and not value.startswith(b"W/"):
+                value = b"W/" + value
+            headers.append((key, value))
+        headers.append((b"content-encoding", self._coding))
+        if length is not None:
+            headers.append((b"content-length", str(length).encode("latin-1")))
+        add_vary(headers, b"Accept-Encoding")
+        self._start["headers"] = headers
+
+    def _declared_length(self) -> int | None:
+        for key, value in self._start.get("headers", ()):
+            if key.lower() == b"content-length" and value.strip().isdigit():
+                return int(value)
+        return None
+
+    async def send_with_compression(self, message: Message) -> None:
+        """The ``send`` given to the app."""
+        mode = self._mode
+        if mode == _PASS:
+            await self.send(message)
+        elif mode == _STREAM:
+            await self._send_stream(message)
+        elif message["type"] == "http.response.start":
+            if self._eligible(message):
+                self._start = message
+                self._mode = _HELD
+            else:
+                self._mode = _PASS
+                await self.send(message)
+        elif mode == _HELD:
+            await self._first_body(message)
+        else:
+            await self.send(message)  # early hints and other messages before the start
+
+    async def _first_body(self, message: Message) -> None:
+        if message["type"] != "http.response.body":
+            # pathsend, zerocopy, trailers: the body is not ours to compress
+            self._mode = _PASS
+            await self.send(self._start)
+            await self.send(message)
+            return
+        body = message.get("body", b"")
+        more_body = message.get("more_body", False)
+        self._mode = _PASS
+        if more_body:
+            if self._codec is None:
+                self._vary_only()
+            else:
+                self._mode = _STREAM
+                self._encode_headers(None)
+                message = {
+                    "type": "http.response.body",
+                    "body": await self.apply_compression(body, more_body=True),
+                    "more_body": True,
+                }
+        elif self._head and not body:
+            declared = self._declared_length()
+            if declared is None or declared >= self._settings.minimum_size:
+                if self._codec is None:
+                    self._vary_only()
+                else:
+                    self._encode_headers(None)
+        elif len(body) >= self._settings.minimum_size:
+            compressed = b"" if self._codec is None else await self._compress_whole(body)
+            if compressed and len(compressed) < len(body):
+                self._encode_headers(len(compressed))
+                message["body"] = compressed
+            else:
+                self._vary_only()
+        await self.send(self._start)
+        await self.send(message)
+
+    async def _compress_whole(self, body: bytes) -> bytes:
+        codec = self._codec
+        assert codec is not None
+        if len(body) < self._settings.thread_minimum_size:
+            return codec.compress(body)
+        # A stream is a compression context of this response alone, safe in a thread.
+        finish = codec.stream().finish
+        return await anyio.to_thread.run_sync(finish, body, limiter=_thread_limiter())
+
+    async def apply_compression(self, body: bytes, *, more_body: bool) -> bytes:
+        """Compress one chunk of a streamed body, flushed so it can be sent at once;
+        the last (``more_body=False``) ends the stream."""
+        stream = self._stream
+        if stream is None:
+            assert self._codec is not None, "an identity responder compresses nothing"
+            stream = self._stream = self._codec.stream()
+        compress = stream.chunk if more_body else stream.finish
+        if len(body) < self._settings.thread_minimum_size:
+            return compress(body)
+        return await anyio.to_thread.run_sync(compress, body, limiter=_thread_limiter())
+
+    async def _send_stream(self, message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await self.send(message)  # trailers and the like
+            return
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if more and not body:
+            data = b""
+        else:
+            data = await self.apply_compression(body, more_body=more)
+        await self.send({"type": "http.response.body", "body": data, "more_body": more})
+
+
 class _Compressor:
-    """Shared machinery: negotiate per request, then compress the response body."""
+    """Shared machinery: negotiate per request, then let a responder decide."""
 
     def __init__(
         self,
         app: ASGIApp,
         codecs: dict[str, _Codec],
         minimum_size: int,
-        exclude_media_types: Collection[str],
+        thread_minimum_size: int,
+        exclude_content_types: Collection[str],
     ) -> None:
+        if isinstance(exclude_content_types, str):
+            raise TypeError("exclude_content_types is a collection of media types, not a str")
         self.app = app
         self.minimum_size = minimum_size
+        self.thread_minimum_size = thread_minimum_size
+        self.exclude_content_types = tuple(sorted(_normalize_content_types(exclude_content_types)))
+        self._settings = _Settings(minimum_size, thread_minimum_size, exclude_content_types)
         self._codecs = codecs
+        self._codings = {coding: coding.encode("latin-1") for coding in codecs}
         self._order = tuple(codecs)
-        self._exact = frozenset(DEFAULT_EXCLUDED_MEDIA_TYPES) | {
-            t.lower() for t in exclude_media_types if not t.endswith("/*")
-        }
-        self._prefixes = tuple(t[:-1].lower() for t in exclude_media_types if t.endswith("/*"))
         self._cache: dict[bytes, str | None] = {}
 
     def _negotiate(self, accept: bytes) -> str | None:
@@ -158,136 +420,21 @@ class _Compressor:
         self._cache[accept] = coding
         return coding
 
-    def _excluded(self, content_type: bytes) -> bool:
-        media = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        return media in self._exact or media.startswith(self._prefixes)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         accept = find_header(scope["headers"], b"accept-encoding")
         coding = self._negotiate(accept) if accept else None
+        head = scope.get("method") == "HEAD"
         if coding is None:
-            await self.app(scope, receive, send)
-            return
-        responder = _Responder(self, coding, send, scope.get("method") == "HEAD")
-        await self.app(scope, receive, responder.send)
-
-
-_WAIT, _HELD, _PASS, _STREAM = range(4)
-
-
-class _Responder:
-    """Per-response state: hold the start message until the first body decides."""
-
-    __slots__ = ("_coding", "_head", "_mode", "_owner", "_send", "_start", "_stream")
-
-    def __init__(self, owner: _Compressor, coding: str, send: Send, head: bool) -> None:
-        self._owner = owner
-        self._coding = coding
-        self._send = send
-        self._head = head
-        self._mode = _WAIT
-        self._start: Message = {}
-        self._stream: _Stream | None = None
-
-    def _eligible(self, message: Message) -> bool:
-        if message["status"] in _NO_BODY_STATUSES or message["status"] < 200:
-            return False
-        for key, value in message.get("headers", ()):
-            name = key.lower()
-            if name in (b"content-encoding", b"content-range") or (
-                name == b"content-type" and self._owner._excluded(value)
-            ):
-                return False
-        return True
-
-    def _encoded_headers(self, length: int | None) -> RawHeaders:
-        headers: RawHeaders = []
-        for key, value in self._start.get("headers", ()):
-            name = key.lower()
-            if name == b"content-length":
-                continue
-            if name == b"etag" and not value.startswith(b"W/"):
-                value = b"W/" + value
-            headers.append((key, value))
-        headers.append((b"content-encoding", self._coding.encode("latin-1")))
-        if length is not None:
-            headers.append((b"content-length", str(length).encode("latin-1")))
-        add_vary(headers, b"Accept-Encoding")
-        return headers
-
-    def _declared_length(self) -> int | None:
-        for key, value in self._start.get("headers", ()):
-            if key.lower() == b"content-length" and value.strip().isdigit():
-                return int(value)
-        return None
-
-    async def send(self, message: Message) -> None:
-        mode = self._mode
-        if mode == _PASS:
-            await self._send(message)
-        elif mode == _STREAM:
-            await self._send_stream(message)
-        elif message["type"] == "http.response.start":
-            if self._eligible(message):
-                self._start = message
-                self._mode = _HELD
-            else:
-                self._mode = _PASS
-                await self._send(message)
-        elif mode == _HELD:
-            await self._first_body(message)
+            responder = _Responder(self.app, self._settings, None, b"", send, head)
         else:
-            await self._send(message)  # early hints and other messages before the start
-
-    async def _first_body(self, message: Message) -> None:
-        start = self._start
-        if message["type"] != "http.response.body":
-            # pathsend, zerocopy and the like: the body is not ours to compress
-            self._mode = _PASS
-            await self._send(start)
-            await self._send(message)
-            return
-        body = message.get("body", b"")
-        codec = self._owner._codecs[self._coding]
-        if message.get("more_body", False):
-            self._stream = codec.stream()
-            self._mode = _STREAM
-            start["headers"] = self._encoded_headers(None)
-            await self._send(start)
-            await self._send_stream(message)
-            return
-        self._mode = _PASS
-        if self._head and not body:
-            declared = self._declared_length()
-            if declared is None or declared >= self._owner.minimum_size:
-                start["headers"] = self._encoded_headers(None)
-            await self._send(start)
-            await self._send(message)
-            return
-        if len(body) >= self._owner.minimum_size:
-            compressed = codec.compress(body)
-            if len(compressed) < len(body):
-                start["headers"] = self._encoded_headers(len(compressed))
-                message["body"] = compressed
-        await self._send(start)
-        await self._send(message)
-
-    async def _send_stream(self, message: Message) -> None:
-        stream = self._stream
-        if message["type"] != "http.response.body" or stream is None:
-            await self._send(message)
-            return
-        body = message.get("body", b"")
-        more = message.get("more_body", False)
-        if more:
-            data = stream.chunk(body) if body else b""
-        else:
-            data = stream.finish(body)
-            self._stream = None
-        await self._send({"type": "http.response.body", "body": data, "more_body": more})
+            codec = self._codecs[coding]
+            responder = _Responder(
+                self.app, self._settings, codec, self._codings[coding], send, head
+            )
+        await self.app(scope, receive, responder.send_with_compression)
 
 
 def _build_codec(coding: str, gzip_level: int, brotli_quality: int, zstd_level: int) -> _Codec:
@@ -311,10 +458,14 @@ class CompressionMiddleware(_Compressor):
     ``encodings`` is the server's preference order, used to break q-value ties;
     by default zstd, br and gzip, each only when its library is installed. Naming
     a coding whose library is missing raises ``ImportError`` saying which extra to
-    install. Bodies smaller than ``minimum_size`` (sent in one message), media types
-    in ``exclude_media_types`` (``"image/*"`` patterns allowed; ``text/event-stream``
-    always), responses already carrying ``Content-Encoding`` and partial (206)
-    responses are left alone. Streamed bodies are flushed chunk by chunk.
+    install. Bodies smaller than ``minimum_size`` (sent in one message), the content
+    types of ``exclude_content_types`` (by default
+    :data:`DEFAULT_EXCLUDED_CONTENT_TYPES`; ``"type/*"`` patterns allowed; compared
+    case-insensitively, parameters ignored), responses already carrying
+    ``Content-Encoding`` and partial (206) responses are left alone. Streamed bodies
+    are flushed chunk by chunk; chunks of ``thread_minimum_size`` bytes or more are
+    compressed in a worker thread. ``Vary: Accept-Encoding`` is added to every
+    response that could have been compressed, also for clients accepting no coding.
     """
 
     def __init__(
@@ -325,7 +476,9 @@ class CompressionMiddleware(_Compressor):
         gzip_level: int = 6,
         brotli_quality: int = 4,
         zstd_level: int = 3,
-        exclude_media_types: Collection[str] = (),
+        thread_minimum_size: int = DEFAULT_THREAD_MINIMUM_SIZE,
+        *,
+        exclude_content_types: Collection[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
     ) -> None:
         if encodings is None:
             encodings = available_encodings()
@@ -334,4 +487,4 @@ class CompressionMiddleware(_Compressor):
             if coding not in _KNOWN:
                 raise ValueError(f"Unknown content-coding {coding!r}: use zstd, br or gzip")
             codecs[coding] = _build_codec(coding, gzip_level, brotli_quality, zstd_level)
-        super().__init__(app, codecs, minimum_size, exclude_media_types)
+        super().__init__(app, codecs, minimum_size, thread_minimum_size, exclude_content_types)

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection
 
+from asgi_core.datastructures import Headers, MutableHeaders, find_header
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware._utils import RawHeaders, add_vary, send_plain
+from asgi_middleware._headers import RawHeaders, add_vary
+from asgi_middleware._responses import send_plain
+from asgi_responses.responses import PlainTextResponse, Response
 
-__all__ = ["ALL_METHODS", "SAFELISTED_HEADERS", "CORSMiddleware"]
+__all__ = ["ALL_METHODS", "PREFLIGHT_VARY", "SAFELISTED_HEADERS", "CORSMiddleware"]
 
-ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
-SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
+ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
+"""What ``allow_methods=["*"]`` lists in ``Access-Control-Allow-Methods``."""
+SAFELISTED_HEADERS = frozenset({"Accept", "Accept-Language", "Content-Language", "Content-Type"})
+"""Request headers always allowed (the Fetch standard's CORS-safelisted ones)."""
+PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
+    "Access-Control-Request-Private-Network"
+)
+"""The ``Vary`` of every preflight answer: each request header it depends on."""
 
 _CORS_RESPONSE_HEADERS = frozenset(
     {
@@ -22,32 +32,47 @@ _CORS_RESPONSE_HEADERS = frozenset(
 )
 
 
+def _allowed_headers_value(allow_headers: Collection[str]) -> str:
+    """The configured headers as written, sorted with the safelisted ones; a name given
+    twice (in any case) is listed once."""
+    chosen: dict[str, str] = {}
+    for name in sorted({*SAFELISTED_HEADERS, *(h.strip() for h in allow_headers if h != "*")}):
+        chosen.setdefault(name.lower(), name)
+    return ", ".join(sorted(chosen.values()))
+
+
 class CORSMiddleware:
     """Answer CORS preflight requests and add CORS headers to other responses.
 
     A preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``)
     is answered here: 200 when the origin, method, headers (and private-network
-    access) are allowed, else 400 saying what was refused. Other requests reach
-    the app; when their origin is allowed the response gets the CORS headers.
+    access) are allowed, else 400 saying what was refused. Every preflight answer
+    varies on the four request headers it reads (:data:`PREFLIGHT_VARY`). Other
+    requests reach the app; when their origin is allowed the response gets the CORS
+    headers, and every one of them gets ``Origin`` appended to its ``Vary``.
 
-    ``"*"`` in ``allow_origins``, ``allow_methods`` or ``allow_headers`` allows any.
-    With ``allow_credentials`` the wildcard is never sent (browsers reject it): the
-    request's origin, method or headers are echoed instead. ``allow_origin_regex``
-    must match the whole origin. ``Vary: Origin`` is added to every response whose
-    headers depend on the origin.
+    ``"*"`` in ``allow_origins``, ``allow_methods`` or ``allow_headers`` allows any
+    (methods: :data:`ALL_METHODS` are listed; headers: the requested ones are
+    mirrored as sent). With ``allow_credentials`` the origin wildcard is never sent
+    (browsers reject it): the request's origin is echoed instead.
+    ``allow_origin_regex`` must match the whole origin.
+
+    Subclasses may override :meth:`preflight_response`, :meth:`simple_response`,
+    :meth:`send` and :meth:`allow_explicit_origin` (Starlette's hooks); what a class
+    does not override runs as a faster equivalent.
     """
 
     def __init__(
         self,
         app: ASGIApp,
-        allow_origins: Sequence[str] = (),
-        allow_methods: Sequence[str] = ("GET",),
-        allow_headers: Sequence[str] = (),
+        allow_origins: Collection[str] = (),
+        allow_methods: Collection[str] = ("GET",),
+        allow_headers: Collection[str] = (),
         allow_credentials: bool = False,
         allow_origin_regex: str | None = None,
-        expose_headers: Sequence[str] = (),
-        max_age: int = 600,
         allow_private_network: bool = False,
+        expose_headers: Collection[str] = (),
+        max_age: int = 600,
     ) -> None:
         self.app = app
         self.allow_all_origins = "*" in allow_origins
@@ -56,16 +81,17 @@ class CORSMiddleware:
             re.compile(allow_origin_regex) if allow_origin_regex is not None else None
         )
         self.allow_all_methods = "*" in allow_methods
-        self.allow_methods = frozenset(m.upper() for m in allow_methods if m != "*")
+        methods = ALL_METHODS if self.allow_all_methods else allow_methods
+        self.allow_methods = tuple(dict.fromkeys(m.upper() for m in methods))
         self.allow_all_headers = "*" in allow_headers
-        self.allow_headers = (
-            frozenset(h.strip().lower() for h in allow_headers if h != "*") | SAFELISTED_HEADERS
+        self.allow_headers = frozenset(
+            h.strip().lower() for h in (*allow_headers, *SAFELISTED_HEADERS) if h != "*"
         )
         self.allow_credentials = allow_credentials
         self.allow_private_network = allow_private_network
         self.max_age = max_age
-        # The response depends on Origin unless every origin gets the same "*".
-        self._wildcard = self.allow_all_origins and not allow_credentials
+        # "*" goes out only when every origin is allowed and no credentials are.
+        self.preflight_explicit_allow_origin = not self.allow_all_origins or allow_credentials
         simple: RawHeaders = []
         if allow_credentials:
             simple.append((b"access-control-allow-credentials", b"true"))
@@ -74,12 +100,26 @@ class CORSMiddleware:
                 (b"access-control-expose-headers", ", ".join(expose_headers).encode("latin-1"))
             )
         self._simple_headers = simple
-        preflight: RawHeaders = [(b"access-control-max-age", str(max_age).encode("latin-1"))]
+        self.simple_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in simple}
+        if not self.preflight_explicit_allow_origin:
+            self.simple_headers["access-control-allow-origin"] = "*"
+        preflight = {
+            "vary": PREFLIGHT_VARY,
+            "access-control-allow-methods": ", ".join(self.allow_methods),
+            "access-control-max-age": str(max_age),
+        }
+        if not self.allow_all_headers:
+            preflight["access-control-allow-headers"] = _allowed_headers_value(allow_headers)
         if allow_credentials:
-            preflight.append((b"access-control-allow-credentials", b"true"))
-        self._preflight_headers = preflight
-        self._methods_value = ", ".join(sorted(self.allow_methods)).encode("latin-1")
-        self._headers_value = ", ".join(sorted(self.allow_headers)).encode("latin-1")
+            preflight["access-control-allow-credentials"] = "true"
+        self.preflight_headers = preflight
+        cls = type(self)
+        self._fast_preflight = cls.preflight_response is CORSMiddleware.preflight_response
+        self._fast = (
+            cls.simple_response is CORSMiddleware.simple_response
+            and cls.send is CORSMiddleware.send
+            and cls.allow_explicit_origin is CORSMiddleware.allow_explicit_origin
+        )
 
     def is_allowed_origin(self, origin: str) -> bool:
         """Whether ``origin`` may read responses."""
@@ -92,80 +132,120 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin: bytes | None = None
-        method_requested: bytes | None = None
-        for key, value in scope["headers"]:
-            if key == b"origin":
-                if origin is None:
-                    origin = value
-            elif key == b"access-control-request-method":
-                method_requested = value
-        if origin is None:
-            if self._wildcard:
-                await self.app(scope, receive, send)
+        headers = scope["headers"]
+        origin = find_header(headers, b"origin")
+        method = (
+            find_header(headers, b"access-control-request-method")
+            if origin is not None and scope["method"] == "OPTIONS"
+            else None
+        )
+        if method is not None:  # a preflight (a plain OPTIONS request reaches the app)
+            assert origin is not None
+            if self._fast_preflight:
+                await self._send_preflight(scope, origin, method, send)
             else:
-                await self.app(scope, receive, self._vary_only(send))
+                response = self.preflight_response(Headers(scope=scope))
+                await response(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS" and method_requested is not None:
-            await self._preflight(scope, origin, method_requested, send)
-            return
-        await self.app(scope, receive, self._simple(origin, send))
+        if not self._fast:
+            await self.simple_response(scope, receive, send, Headers(scope=scope))
+        elif origin is None:
+            await self.app(scope, receive, self._vary_only(send))
+        else:
+            await self.app(scope, receive, self._simple(origin, send))
 
-    def _allow_origin_value(self, origin: bytes) -> bytes:
-        return b"*" if self._wildcard else origin
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """The answer to a preflight request: 200, or 400 naming what was refused."""
+        status, text, headers = self._preflight(
+            request_headers["origin"],
+            request_headers["access-control-request-method"],
+            request_headers.getlist("access-control-request-headers"),
+            request_headers.get("access-control-request-private-network"),
+        )
+        return PlainTextResponse(text, status_code=status, headers=headers)
 
-    async def _preflight(self, scope: Scope, origin: bytes, method: bytes, send: Send) -> None:
-        requested_headers: list[str] = []
-        private_network = False
-        for key, value in scope["headers"]:
-            if key == b"access-control-request-headers":
-                requested_headers.extend(
-                    item
-                    for item in (h.strip().lower() for h in value.decode("latin-1").split(","))
-                    if item
-                )
-            elif key == b"access-control-request-private-network":
-                private_network = value.strip().lower() == b"true"
+    def _preflight(
+        self, origin: str, method: str, requested: list[str], private_network: str | None
+    ) -> tuple[int, str, dict[str, str]]:
+        headers = dict(self.preflight_headers)
         refused: list[str] = []
-        if not self.is_allowed_origin(origin.decode("latin-1")):
+        if not self.is_allowed_origin(origin):
             refused.append("origin")
-        if (
-            not self.allow_all_methods
-            and method.decode("latin-1").upper() not in self.allow_methods
-        ):
-            refused.append("method")
-        if not self.allow_all_headers and any(
-            header not in self.allow_headers for header in requested_headers
+        elif self.preflight_explicit_allow_origin:
+            headers["access-control-allow-origin"] = origin
+        else:
+            headers["access-control-allow-origin"] = "*"
+        if method.upper() not in self.allow_methods:
+            if self.allow_all_methods:  # "*" allows methods ALL_METHODS does not name too
+                headers["access-control-allow-methods"] += ", " + method
+            else:
+                refused.append("method")
+        if self.allow_all_headers:
+            if requested:
+                headers["access-control-allow-headers"] = ", ".join(requested)
+        elif any(
+            name.strip().lower() not in self.allow_headers
+            for name in ",".join(requested).split(",")
+            if name.strip()
         ):
             refused.append("headers")
-        if private_network and not self.allow_private_network:
-            refused.append("private network access")
-        vary: RawHeaders = [] if self._wildcard else [(b"vary", b"Origin")]
+        if private_network is not None and private_network.strip().lower() == "true":
+            if self.allow_private_network:
+                headers["access-control-allow-private-network"] = "true"
+            else:
+                refused.append("private-network")
         if refused:
-            await send_plain(send, 400, "Disallowed CORS " + ", ".join(refused), vary)
+            return 400, "Disallowed CORS " + ", ".join(refused), headers
+        return 200, "OK", headers
+
+    async def _send_preflight(self, scope: Scope, origin: bytes, method: bytes, send: Send) -> None:
+        """:meth:`preflight_response`, sent without building a Response object."""
+        private_network: str | None = None
+        requested: list[str] = []
+        for key, value in scope["headers"]:
+            if key == b"access-control-request-headers":
+                requested.append(value.decode("latin-1"))
+            elif key == b"access-control-request-private-network":
+                private_network = private_network or value.decode("latin-1")  # the first
+        status, text, headers = self._preflight(
+            origin.decode("latin-1"), method.decode("latin-1"), requested, private_network
+        )
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send_plain(send, status, text, raw)
+
+    async def simple_response(
+        self, scope: Scope, receive: Receive, send: Send, request_headers: Headers
+    ) -> None:
+        """Run the app for a request that is not a preflight, through :meth:`send`."""
+
+        async def send_with_cors(message: Message) -> None:
+            await self.send(message, send, request_headers)
+
+        await self.app(scope, receive, send_with_cors)
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        """Add the CORS headers for ``request_headers`` to a response start, then send."""
+        if message["type"] != "http.response.start":
+            await send(message)
             return
-        headers: RawHeaders = [
-            (b"access-control-allow-origin", self._allow_origin_value(origin)),
-            *vary,
-            (
-                b"access-control-allow-methods",
-                method if self.allow_all_methods else self._methods_value,
-            ),
-        ]
-        if self.allow_all_headers:
-            if requested_headers:
-                headers.append(
-                    (
-                        b"access-control-allow-headers",
-                        ", ".join(requested_headers).encode("latin-1"),
-                    )
-                )
-        else:
-            headers.append((b"access-control-allow-headers", self._headers_value))
-        headers.extend(self._preflight_headers)
-        if private_network:
-            headers.append((b"access-control-allow-private-network", b"true"))
-        await send_plain(send, 200, "OK", headers)
+        headers = MutableHeaders(scope=message)
+        origin = request_headers.get("origin")
+        if origin is not None and self.is_allowed_origin(origin):
+            for name in ("access-control-allow-credentials", "access-control-expose-headers"):
+                del headers[name]
+            headers.update(self.simple_headers)
+            if self.preflight_explicit_allow_origin:
+                self.allow_explicit_origin(headers, origin)
+                await send(message)
+                return
+        headers.add_vary_header("Origin")
+        await send(message)
+
+    @staticmethod
+    def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
+        """Allow exactly ``origin`` (not ``*``): the answer now depends on ``Origin``."""
+        headers["access-control-allow-origin"] = origin
+        headers.add_vary_header("Origin")
 
     def _vary_only(self, send: Send) -> Send:
         async def send_with_vary(message: Message) -> None:
@@ -179,7 +259,7 @@ class CORSMiddleware:
 
     def _simple(self, origin: bytes, send: Send) -> Send:
         allowed = self.is_allowed_origin(origin.decode("latin-1"))
-        wildcard = self._wildcard
+        value = origin if self.preflight_explicit_allow_origin else b"*"
         extra = self._simple_headers
 
         async def send_with_cors(message: Message) -> None:
@@ -187,10 +267,9 @@ class CORSMiddleware:
                 headers = list(message.get("headers", ()))
                 if allowed:
                     headers = [h for h in headers if h[0].lower() not in _CORS_RESPONSE_HEADERS]
-                    headers.append((b"access-control-allow-origin", b"*" if wildcard else origin))
+                    headers.append((b"access-control-allow-origin", value))
                     headers.extend(extra)
-                if not wildcard:
-                    add_vary(headers, b"Origin")
+                add_vary(headers, b"Origin")
                 message["headers"] = headers
             await send(message)
 

@@ -23,7 +23,7 @@ from types import TracebackType
 
 from asgi_core.requests import ClientDisconnect, Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._utils import call_handler
+from asgi_middleware._handlers import call_handler
 from asgi_middleware.exceptions import ExceptionMiddleware, _SendTracker
 from asgi_responses import HTMLResponse, PlainTextResponse, Response
 
@@ -85,14 +85,19 @@ class ServerErrorMiddleware:
             ):
                 logger.debug("client disconnected: %r", exc)
                 return
-            if not tracker.started:
+            started = tracker.started
+            if self.handler is not None and not self.debug:
+                # Called even when the response is out (a background task failed):
+                # the handler is where applications report errors.
+                handled = await call_handler(self.handler, Request(scope), exc)
+                if not started:
+                    await handled(scope, receive, send)
+            elif not started:
                 request = Request(scope)
                 if self.debug:
                     response = self.debug_response(request, exc)
-                elif self.handler is None:
-                    response = self.error_response(request, exc)
                 else:
-                    response = await call_handler(self.handler, request, exc)
+                    response = self.error_response(request, exc)
                 await response(scope, receive, send)
             raise
 

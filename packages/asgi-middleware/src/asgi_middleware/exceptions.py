@@ -17,7 +17,7 @@ from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
-from asgi_middleware._utils import call_handler
+from asgi_middleware._handlers import call_handler
 from asgi_responses import PlainTextResponse, Response
 
 __all__ = ["ExceptionHandler", "ExceptionMiddleware"]
@@ -162,16 +162,16 @@ class ExceptionMiddleware:
             websocket = WebSocket(scope, receive, send)
             await call_handler(handler, websocket, exc)
 
-    async def http_exception(self, conn: HTTPConnection, exc: Exception) -> Response | None:
-        """The default ``HTTPException`` handler.
+    async def http_exception(self, request: HTTPConnection, exc: Exception) -> Response | None:
+        """The default ``HTTPException`` handler (``request`` is the WebSocket for one).
 
         Over HTTP: the status code, the detail as plain text (no body for 204 and 304)
         and the exception's headers. On a WebSocket: close it with code 1008 (policy
         violation), which denies the handshake if it was not accepted yet.
         """
         assert isinstance(exc, HTTPException)
-        if isinstance(conn, WebSocket):
-            await conn.close(code=1008)
+        if isinstance(request, WebSocket):
+            await request.close(code=1008)
             return None
         if exc.status_code in _NO_BODY_STATUS:
             return Response(status_code=exc.status_code, headers=exc.headers)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from asgi_core.datastructures import find_header
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._utils import (
-    deny_websocket,
-    find_header,
-    netloc,
-    send_plain,
-    split_host,
-    target,
-)
+from asgi_middleware._hosts import normalized_host
+from asgi_middleware._redirects import redirect_location
+from asgi_middleware._responses import deny_websocket, send_plain
 
 __all__ = ["HTTPSRedirectMiddleware"]
 
@@ -46,17 +42,17 @@ class HTTPSRedirectMiddleware:
             if location is None:
                 await send_plain(send, 400, "Invalid host header")
             else:
-                await send_plain(send, 307, "", [(b"location", location.encode("latin-1"))])
+                await send_plain(send, 307, "", [(b"location", location)])
         elif location is None:
             await deny_websocket(scope, send, 400, "Invalid host header")
         else:
-            await deny_websocket(scope, send, 307, "", [(b"location", location.encode("latin-1"))])
+            await deny_websocket(scope, send, 307, "", [(b"location", location)])
 
 
-def _location(scope: Scope, scheme: str) -> str | None:
+def _location(scope: Scope, scheme: str) -> bytes | None:
     host_header = find_header(scope["headers"], b"host")
     if host_header is not None:
-        parsed = split_host(host_header.decode("latin-1"))
+        parsed = normalized_host(host_header.decode("latin-1"))
         if parsed is None:
             return None
         host, port = parsed
@@ -67,4 +63,4 @@ def _location(scope: Scope, scheme: str) -> str | None:
         return None
     if port in (80, 443):
         port = None
-    return f"{scheme}://{netloc(host, port)}{target(scope)}"
+    return redirect_location(scope, scheme, host, port)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from asgi_core.hosts import is_valid_host
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._utils import split_host
 
 __all__ = ["ProxyHeadersMiddleware", "parse_forwarded"]
 
@@ -226,7 +226,7 @@ class ProxyHeadersMiddleware:
             scheme = _SCHEMES.get((kind, proto.lower()))
             if scheme is not None:
                 scope["scheme"] = scheme
-        if host is not None and split_host(host) is not None:
+        if host is not None and is_valid_host(host):
             value = host.encode("latin-1")
             scope["headers"] = [
                 *(item for item in scope["headers"] if item[0] != b"host"),

@@ -11,15 +11,17 @@ import importlib
 import json
 import re
 from base64 import b64decode, b64encode
+from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from typing import TYPE_CHECKING, Any, Literal
 
 from asgi_core.datastructures import Secret
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._headers import add_vary
 
 if TYPE_CHECKING:
     from itsdangerous import TimestampSigner
 
-__all__ = ["SessionMiddleware"]
+__all__ = ["Session", "SessionMiddleware"]
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _PATH = re.compile(r"/[\x21-\x2b\x2d-\x3a\x3c-\x7e]*")  # no controls, spaces, ',' or ';'
@@ -53,15 +55,129 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
     return None
 
 
+class Session(dict[str, Any]):
+    """The session dict: it records whether it was read (``accessed``) or changed
+    (``modified``), so the middleware knows which responses depend on the cookie and
+    when to sign a new one.
+
+    Every write method marks it modified; every read method marks it accessed, as
+    does ``request.session`` in frameworks that call :meth:`mark_accessed`. A change
+    inside a nested value (``session["cart"].append(...)``) is not a call on the
+    session: the middleware still notices it (see :class:`SessionMiddleware`), or
+    call :meth:`mark_modified`.
+    """
+
+    accessed: bool = False
+    modified: bool = False
+
+    def mark_accessed(self) -> None:
+        """The response now depends on the session (it gets ``Vary: Cookie``)."""
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        """The session must be stored again (a new signed cookie is sent)."""
+        self.accessed = True
+        self.modified = True
+
+    # reads
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.accessed = True
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self.accessed = True
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.accessed = True
+        return super().__len__()
+
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        self.accessed = True
+        return super().keys()
+
+    def values(self) -> ValuesView[Any]:  # type: ignore[override]
+        self.accessed = True
+        return super().values()
+
+    def items(self) -> ItemsView[str, Any]:  # type: ignore[override]
+        self.accessed = True
+        return super().items()
+
+    def copy(self) -> dict[str, Any]:
+        self.accessed = True
+        return dict(super().items())
+
+    # writes
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.mark_modified()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.mark_modified()
+        super().__delitem__(key)
+
+    def clear(self) -> None:
+        self.mark_modified()
+        super().clear()
+
+    def pop(self, key: str, *args: Any) -> Any:
+        if super().__contains__(key):
+            self.mark_modified()
+        else:
+            self.accessed = True
+        return super().pop(key, *args)
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()  # KeyError on an empty session: nothing changed
+        self.mark_modified()
+        return item
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if super().__contains__(key):
+            self.accessed = True
+        else:
+            self.mark_modified()
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.mark_modified()
+        super().update(*args, **kwargs)
+
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override,misc]
+        self.mark_modified()
+        super().update(other)
+        return self
+
+
+def _has_containers(session: dict[str, Any]) -> bool:
+    """Whether a value could have changed without a call on the session itself."""
+    return any(type(value) in (list, dict) for value in dict.values(session))
+
+
 class SessionMiddleware:
-    """Load ``scope["session"]`` from a signed cookie and store it back when changed.
+    """Load ``scope["session"]`` (a :class:`Session`) from a signed cookie and store
+    it back when it was modified.
 
     A tampered, expired, undecodable or foreign cookie gives an empty session (never
-    an error). The cookie is sent only when the session changed, or cleared when a
-    session was loaded and is now empty; so a session expires ``max_age`` seconds
-    after its last change (``None``: when the browser closes). WebSocket connections
-    get the session too, read-only. ``path`` and ``domain`` are checked at startup so
-    they cannot inject cookie attributes.
+    an error). Every response whose session was accessed gets ``Vary: Cookie``, so a
+    shared cache never hands one user's session to another. A new signed cookie is
+    sent only when the session was modified (a write method or
+    :meth:`Session.mark_modified`; a change inside a nested list or dict is noticed
+    too), and the cookie is cleared when a loaded session was emptied; so a session
+    expires ``max_age`` seconds after its last change (``None``: when the browser
+    closes). ``partitioned=True`` adds the ``Partitioned`` attribute (CHIPS; browsers
+    also need ``https_only=True``). WebSocket connections get the session too,
+    read-only. ``path`` and ``domain`` are checked at startup so they cannot inject
+    cookie attributes.
     """
 
     def __init__(
@@ -74,6 +190,7 @@ class SessionMiddleware:
         same_site: Literal["lax", "strict", "none"] = "lax",
         https_only: bool = False,
         domain: str | None = None,
+        partitioned: bool = False,
     ) -> None:
         itsdangerous = _itsdangerous()
         key = secret_key if isinstance(secret_key, bytes) else str(secret_key)
@@ -100,6 +217,8 @@ class SessionMiddleware:
             self.security_flags += "; secure"
         if domain is not None:
             self.security_flags += f"; domain={domain}"
+        if partitioned:
+            self.security_flags += "; partitioned"
         self._name = session_cookie.encode("latin-1")
         max_age_attr = f"Max-Age={max_age}; " if max_age is not None else ""
         self._set_suffix = f"; path={path}; {max_age_attr}{self.security_flags}"
@@ -125,29 +244,51 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         raw = _cookie(scope["headers"], self._name)
-        session, original = self._load(raw) if raw else ({}, b"")
-        scope["session"] = session
+        if raw:
+            loaded, original = self._load(raw)
+            scope["session"] = Session(loaded)
+        else:
+            original = b""
+            scope["session"] = Session()
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
 
         async def send_with_session(message: Message) -> None:
             if message["type"] == "http.response.start":
-                header = self._header(scope.get("session"), original)
-                if header is not None:
+                session = scope.get("session")
+                if isinstance(session, Session):
+                    vary = session.accessed
+                    header = self._header(session, original, session.modified, vary)
+                else:  # the app put another mapping there: it used the session
+                    vary = True
+                    header = self._header(session, original, False, True)
+                if vary:  # a session that was not even read has nothing to store
                     headers = list(message.get("headers", ()))
-                    headers.append((b"set-cookie", header))
+                    add_vary(headers, b"Cookie")
+                    if header is not None:
+                        headers.append((b"set-cookie", header))
                     message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_session)
 
-    def _header(self, session: Any, original: bytes) -> bytes | None:
-        """The Set-Cookie value this response needs, or ``None``."""
+    def _header(self, session: Any, original: bytes, modified: bool, read: bool) -> bytes | None:
+        """The Set-Cookie value this response needs, or ``None``.
+
+        A modified session is always signed again (``mark_modified()`` refreshes the
+        cookie); one that was only read is compared with the cookie's JSON when a
+        nested value could have changed behind its back.
+        """
+        if not modified:
+            if not read:
+                return None
+            if isinstance(session, Session) and not _has_containers(session):
+                return None  # every change would have gone through a write method
         if not session:
             return self._clear_cookie if original else None
         payload = json.dumps(session).encode("utf-8")
-        if payload == original:
+        if not modified and payload == original:
             return None
         data = self.signer.sign(b64encode(payload)).decode("ascii")
         return f"{self.session_cookie}={data}{self._set_suffix}".encode("latin-1")

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from asgi_core.datastructures import find_header
 from asgi_core.types import ASGIApp, Receive, Scope, Send
-from asgi_middleware._utils import (
-    deny_websocket,
-    find_header,
-    netloc,
-    send_plain,
-    split_host,
-    target,
-)
+from asgi_middleware._hosts import normalized_host
+from asgi_middleware._redirects import redirect_location
+from asgi_middleware._responses import deny_websocket, send_plain
 
 __all__ = ["ENFORCE_DOMAIN_WILDCARD", "TrustedHostMiddleware"]
 
@@ -28,9 +24,11 @@ class TrustedHostMiddleware:
     Patterns are exact hosts (``"example.com"``), subdomain wildcards
     (``"*.example.com"``, which does not match ``example.com`` itself) or ``"*"``
     (anything: the default, which makes this middleware a no-op). Matching ignores
-    the port and case. A missing or malformed ``Host`` (with a path, userinfo,
-    spaces...) is refused. With ``www_redirect``, ``example.com`` redirects (307) to
-    ``www.example.com`` when only the latter is allowed. WebSocket handshakes are
+    the port (also one with leading zeros or out of range) and case; IPv6 and
+    IPvFuture literals are written in brackets (``"[::1]"``). A missing or malformed
+    ``Host`` (with a path, userinfo, spaces...) is refused. With ``www_redirect``,
+    ``example.com`` redirects (307) to ``www.example.com`` when only the latter is
+    allowed. WebSocket handshakes are
     refused the same way (or closed, when the server cannot send a response).
     """
 
@@ -55,6 +53,8 @@ class TrustedHostMiddleware:
                 raise ValueError(ENFORCE_DOMAIN_WILDCARD)
             if pattern.startswith("*."):
                 suffixes.append(pattern[1:].lower())
+            elif pattern.startswith("[") and (literal := normalized_host(pattern)) is not None:
+                exact.add(literal[0])  # "[::1]" is compared as a Host header gives it
             else:
                 exact.add(pattern.lower().rstrip("."))
         self._exact = frozenset(exact)
@@ -62,14 +62,17 @@ class TrustedHostMiddleware:
         self._cache: dict[bytes, int] = {}
 
     def _allowed(self, host: str) -> bool:
-        return host in self._exact or host.endswith(self._suffixes)
+        if host in self._exact:
+            return True
+        # a wildcard matches subdomains, never a name with an empty label (".example.com")
+        return host.endswith(self._suffixes) and not host.startswith(".") and ".." not in host
 
     def _classify(self, header: bytes) -> int:
         try:
             return self._cache[header]
         except KeyError:
             pass
-        parsed = split_host(header.decode("latin-1"))
+        parsed = _host_and_port(header.decode("latin-1"))
         if parsed is None:
             verdict = _INVALID
         elif self._allowed(parsed[0]):
@@ -94,9 +97,9 @@ class TrustedHostMiddleware:
             await self.app(scope, receive, send)
             return
         if verdict == _REDIRECT and header is not None:
-            host, port = split_host(header.decode("latin-1")) or ("", None)
-            location = f"{scope.get('scheme', 'http')}://{netloc('www.' + host, port)}"
-            headers = [(b"location", (location + target(scope)).encode("latin-1"))]
+            host, port = _host_and_port(header.decode("latin-1")) or ("", None)
+            location = redirect_location(scope, scope.get("scheme", "http"), "www." + host, port)
+            headers = [(b"location", location)]
             if kind == "http":
                 await send_plain(send, 307, "", headers)
             else:
@@ -106,3 +109,14 @@ class TrustedHostMiddleware:
             await send_plain(send, 400, "Invalid host header")
         else:
             await deny_websocket(scope, send, 400, "Invalid host header")
+
+
+def _host_and_port(value: str) -> tuple[str, int | None] | None:
+    """The normalized host of a ``Host`` value, with its port; a port that is not
+    one (above 65535 or too long) does not matter for matching and is dropped."""
+    parsed = normalized_host(value)
+    if parsed is None:
+        head, colon, port = value.rpartition(":")
+        if colon and port.isdigit() and not head.endswith(":"):
+            parsed = normalized_host(head)
+    return parsed

@@ -11,9 +11,11 @@ import re
 from collections.abc import Iterable
 from typing import TypeAlias
 
+from asgi_core.hosts import format_host
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware import Middleware
-from asgi_middleware._utils import deny_websocket, netloc, split_host
+from asgi_middleware._hosts import normalized_host
+from asgi_middleware._responses import deny_websocket
 from asgi_middleware.cors import CORSMiddleware
 
 __all__ = ["DENIED_TEXT", "WebSocketOriginMiddleware", "normalize_origin", "parse_origin"]
@@ -38,7 +40,7 @@ def parse_origin(value: str) -> _Origin | None:
     scheme, separator, rest = value.partition("://")
     if not separator or _SCHEME.fullmatch(scheme) is None:
         return None
-    host_port = split_host(rest)
+    host_port = normalized_host(rest)
     if host_port is None:
         return None
     scheme = scheme.lower()
@@ -54,7 +56,7 @@ def normalize_origin(value: str) -> str | None:
     if parsed is None:
         return None
     scheme, host, port = parsed
-    return f"{scheme}://{netloc(host, port)}"
+    return f"{scheme}://{format_host(host, port)}"
 
 
 def _request_origin(scope: Scope, host: bytes | None) -> _Origin | None:
@@ -62,7 +64,7 @@ def _request_origin(scope: Scope, host: bytes | None) -> _Origin | None:
     scheme = _HTTP_SCHEMES.get(scope.get("scheme", "ws"))
     if scheme is None or host is None:
         return None
-    host_port = split_host(host.decode("latin-1"))
+    host_port = normalized_host(host.decode("latin-1"))
     if host_port is None:
         return None
     name, port = host_port
@@ -129,7 +131,7 @@ class WebSocketOriginMiddleware:
         if self.allow_same_origin and parsed == _request_origin(scope, host):
             return True
         scheme, name, port = parsed
-        serialized = f"{scheme}://{netloc(name, port)}"
+        serialized = f"{scheme}://{format_host(name, port)}"
         if serialized in self.allow_origins:
             return True
         regex = self.allow_origin_regex

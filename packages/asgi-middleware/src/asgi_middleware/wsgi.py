@@ -162,9 +162,7 @@ class _WSGIInput:
         body: bytes = message.get("body", b"")
         self._received += len(body)
         if self._max_body_size is not None and self._received > self._max_body_size:
-            raise HTTPException(
-                413, detail=f"Request body is too large (limit: {self._max_body_size} bytes)."
-            )
+            raise HTTPException(413, detail="Content Too Large")
         return body
 
     def _fill(self) -> bool:

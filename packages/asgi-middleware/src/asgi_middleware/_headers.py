@@ -1,0 +1,21 @@
+"""Raw ASGI response headers: the ``(bytes, bytes)`` list type and ``Vary`` merging.
+
+Pure functions over the header lists of ASGI messages, so the middleware costs no
+parsing beyond what it needs.
+"""
+
+from __future__ import annotations
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def add_vary(headers: RawHeaders, token: bytes) -> None:
+    """Add ``token`` to the ``Vary`` header of response ``headers`` (in place)."""
+    lowered = token.lower()
+    for index, (key, value) in enumerate(headers):
+        if key.lower() == b"vary":
+            present = {item.strip().lower() for item in value.split(b",")}
+            if lowered not in present and b"*" not in present:
+                headers[index] = (key, value + b", " + token if value.strip() else token)
+            return
+    headers.append((b"vary", token))
