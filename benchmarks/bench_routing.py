@@ -1,6 +1,6 @@
 """Routing cost: asgi-routing's compiled index against Starlette's ordered scan.
 
-Run:  python benchmarks/bench_routing.py [--repeats 15]
+Run:  python benchmarks/bench_routing.py [--repeats 15] [--quick]
 
 Each case dispatches one request through a Router whose endpoint is a bare ASGI
 callable that does nothing, so what is measured is the routing itself (scope in, route
@@ -119,7 +119,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="interleaved rounds")
     parser.add_argument("--budget", type=float, default=0.05, help="seconds per batch")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 3 rounds of short batches"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.budget = 3, 0.005
 
     cases = _build_cases()
     counts = {name: _calibrate(run, args.budget) for name, run in cases.items()}

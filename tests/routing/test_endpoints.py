@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from asgi_driver import run, run_websocket
 
 from asgi_core.exceptions import HTTPException
 from asgi_core.requests import Request
@@ -37,33 +36,33 @@ class WithHead(HTTPEndpoint):
         return PlainTextResponse("", headers={"x-head": "1"})
 
 
-async def test_dispatch(driver: Any) -> None:
+async def test_dispatch() -> None:
     app = Router([Route("/items/{id:int}", Items), Route("/head", WithHead)])
-    assert (await driver.http(app, "GET", "/items/3")).text == "get 3"
-    assert (await driver.http(app, "POST", "/items/3")).text == "post"
-    result = await driver.http(app, "HEAD", "/items/3")
+    assert (await run(app, "GET", "/items/3")).text == "get 3"
+    assert (await run(app, "POST", "/items/3")).text == "post"
+    result = await run(app, "HEAD", "/items/3")
     assert result.status == 200
     assert "x-head" not in result.headers
-    assert (await driver.http(app, "HEAD", "/head")).headers["x-head"] == "1"
+    assert (await run(app, "HEAD", "/head")).headers["x-head"] == "1"
 
 
 @pytest.mark.parametrize("method", ["DELETE", "SECRET", "DISPATCH_ME", "TRACE", "__INIT__"])
-async def test_other_methods_are_not_allowed(driver: Any, method: str) -> None:
+async def test_other_methods_are_not_allowed(method: str) -> None:
     app = Router([Route("/items", Items)])
-    result = await driver.http(app, method, "/items")
+    result = await run(app, method, "/items")
     assert result.status == 405
     assert result.text == "Method Not Allowed"
     assert result.headers["allow"] == "GET, HEAD, POST"
 
 
-async def test_not_allowed_inside_an_app_raises(driver: Any) -> None:
+async def test_not_allowed_inside_an_app_raises() -> None:
     app = Router([Route("/items", Items)])
     with pytest.raises(HTTPException) as info:
-        await driver.http(app, "PUT", "/items", app=object())
+        await run(app, "PUT", "/items", app=object())
     assert info.value.status_code == 405
     assert info.value.headers == {"Allow": "GET, HEAD, POST"}
 
 
-async def test_http_endpoint_refuses_other_scopes(driver: Any) -> None:
+async def test_http_endpoint_refuses_other_scopes() -> None:
     with pytest.raises(RuntimeError, match="only handles HTTP"):
-        await driver.websocket(Items, "/")
+        await run_websocket(Items, "/")

@@ -13,12 +13,13 @@ import json
 from typing import Any
 
 import pytest
+from asgi_driver import body_receive, call, make_scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asgi_core.types import Receive, Scope, Send
 from asgi_routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute
-from asgi_routing._router import _build_index
+from asgi_routing.routing import _build_index
 
 SEGMENTS = ["a", "b", "ab", "1", "2", "2.5", "x-y", "v1", "a.b", "", "c"]
 PIECES = ["{N}", "{N:int}", "{N:float}", "{N:re:[ab]+}", "{N:re:[0-9]}", "v{N:int}", "{N}.{N}"]
@@ -150,15 +151,7 @@ def reference(routes: list[BaseRoute], scope: Scope, redirect_slashes: bool) -> 
 
 
 async def observe(app: Router, scope: Scope) -> Any:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
+    sent = await call(app, scope, body_receive())
     if scope["type"] == "websocket":
         if sent[0]["code"] == 4000:
             return ["label", *json.loads(sent[0]["reason"])]
@@ -175,18 +168,10 @@ async def observe(app: Router, scope: Scope) -> Any:
     return ["404"]
 
 
-def make_scope(kind: str, method: str, path: str, root_path: str) -> Scope:
-    scope: Scope = {
-        "type": kind,
-        "path": (root_path + path) or "/",
-        "root_path": root_path,
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "scheme": "http",
-    }
-    if kind == "http":
-        scope["method"] = method
-    return scope
+def scope_for(kind: str, method: str, path: str, root_path: str) -> Scope:
+    return make_scope(
+        method, (root_path + path) or "/", type=kind, root_path=root_path, host="testserver"
+    )
 
 
 @pytest.mark.anyio
@@ -210,15 +195,15 @@ async def test_router_agrees_with_the_ordered_scan(
 ) -> None:
     app = Router(routes, redirect_slashes=redirect_slashes)
     for kind, method, path, root_path in requests:
-        expected = reference(routes, make_scope(kind, method, path, root_path), redirect_slashes)
-        actual = await observe(app, make_scope(kind, method, path, root_path))
+        expected = reference(routes, scope_for(kind, method, path, root_path), redirect_slashes)
+        actual = await observe(app, scope_for(kind, method, path, root_path))
         assert actual == expected, (kind, method, path, root_path, routes)
 
 
 @settings(max_examples=300, deadline=None)
 @given(routes=tables(), path=paths(), kind=st.sampled_from(["http", "websocket"]))
 def test_candidates_cover_every_match(routes: list[BaseRoute], path: str, kind: str) -> None:
-    scope = make_scope(kind, "GET", path, "")
+    scope = scope_for(kind, "GET", path, "")
     candidates = _build_index(routes, kind).candidates(route_path(scope))
     assert list(candidates) == sorted(set(candidates))
     for position, route in enumerate(routes):

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from asgi_driver import call, queue_receive, run, run_lifespan
 
 from asgi_core.requests import Request
 from asgi_core.types import Receive, Scope, Send
@@ -29,28 +30,28 @@ def recording(events: list[str], name: str, state: dict[str, Any] | None = None)
     return lifespan
 
 
-async def test_lifespan_state_reaches_requests(driver: Any) -> None:
+async def test_lifespan_state_reaches_requests() -> None:
     async def show(request: Request) -> Response:
         return JSONResponse({"db": request.state.db})
 
     events: list[str] = []
     app = Router([Route("/", show)], lifespan=recording(events, "app", {"db": "connected"}))
     state: dict[str, Any] = {}
-    sent, error = await driver.lifespan(app, state=state)
+    sent, error = await run_lifespan(app, state=state)
     assert (sent, error) == ([STARTED, STOPPED], None)
     assert events == ["start app Router", "stop app"]
     assert state == {"db": "connected"}
     # The server copies the lifespan state into each request's scope.
-    result = await driver.http(app, "GET", "/", state=dict(state))
+    result = await run(app, "GET", "/", state=dict(state))
     assert result.text == '{"db":"connected"}'
 
 
-async def test_no_lifespan(driver: Any) -> None:
-    sent, error = await driver.lifespan(Router([]))
+async def test_no_lifespan() -> None:
+    sent, error = await run_lifespan(Router([]))
     assert (sent, error) == ([STARTED, STOPPED], None)
 
 
-async def test_sync_lifespan(driver: Any) -> None:
+async def test_sync_lifespan() -> None:
     events: list[str] = []
 
     @contextlib.contextmanager
@@ -60,49 +61,49 @@ async def test_sync_lifespan(driver: Any) -> None:
         events.append("stop")
 
     state: dict[str, Any] = {}
-    sent, error = await driver.lifespan(Router([], lifespan=lifespan), state=state)
+    sent, error = await run_lifespan(Router([], lifespan=lifespan), state=state)
     assert (sent, error) == ([STARTED, STOPPED], None)
     assert events == ["start", "stop"]
     assert state == {"sync": True}
 
 
-async def test_lifespan_must_return_a_context_manager(driver: Any) -> None:
+async def test_lifespan_must_return_a_context_manager() -> None:
     def lifespan(app: Any) -> None:
         return None
 
-    sent, error = await driver.lifespan(Router([], lifespan=lifespan))
+    sent, error = await run_lifespan(Router([], lifespan=lifespan))
     assert isinstance(error, TypeError)
     assert "asynccontextmanager" in str(error)
     assert sent[0]["type"] == "lifespan.startup.failed"
 
 
-async def test_state_without_server_support(driver: Any) -> None:
+async def test_state_without_server_support() -> None:
     app = Router([], lifespan=recording([], "app", {"x": 1}))
-    sent, error = await driver.lifespan(app)
+    sent, error = await run_lifespan(app)
     assert isinstance(error, RuntimeError)
     assert sent[0]["type"] == "lifespan.startup.failed"
     assert 'does not support "state"' in sent[0]["message"]
 
 
-async def test_startup_failure_is_reported_and_reraised(driver: Any) -> None:
+async def test_startup_failure_is_reported_and_reraised() -> None:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         raise ConnectionError("database unreachable")
         yield  # pragma: no cover
 
-    sent, error = await driver.lifespan(Router([], lifespan=lifespan))
+    sent, error = await run_lifespan(Router([], lifespan=lifespan))
     assert isinstance(error, ConnectionError)
     assert [message["type"] for message in sent] == ["lifespan.startup.failed"]
     assert "ConnectionError: database unreachable" in sent[0]["message"]
 
 
-async def test_shutdown_failure_is_reported_and_reraised(driver: Any) -> None:
+async def test_shutdown_failure_is_reported_and_reraised() -> None:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
         raise ValueError("flush failed")
 
-    sent, error = await driver.lifespan(Router([], lifespan=lifespan))
+    sent, error = await run_lifespan(Router([], lifespan=lifespan))
     assert isinstance(error, ValueError)
     assert [message["type"] for message in sent] == [
         "lifespan.startup.complete",
@@ -121,7 +122,7 @@ class AppLike:
         await self.router(scope, receive, send)
 
 
-async def test_mounted_routers_run_their_lifespans(driver: Any) -> None:
+async def test_mounted_routers_run_their_lifespans() -> None:
     events: list[str] = []
     deep = Router([], lifespan=recording(events, "deep", {"deep": 1}))
     inner = Router([Mount("/deep", app=deep)], lifespan=recording(events, "inner", {"inner": 1}))
@@ -140,7 +141,7 @@ async def test_mounted_routers_run_their_lifespans(driver: Any) -> None:
         lifespan=recording(events, "outer", {"outer": 1}),
     )
     state: dict[str, Any] = {}
-    sent, error = await driver.lifespan(outer, state=state)
+    sent, error = await run_lifespan(outer, state=state)
     assert (sent, error) == ([STARTED, STOPPED], None)
     assert events == [
         "start outer Router",
@@ -157,19 +158,11 @@ async def test_mounted_routers_run_their_lifespans(driver: Any) -> None:
     assert state == {"outer": 1, "inner": 1, "deep": 1, "wrapped": 1}
 
 
-async def test_lifespan_receives_the_app_from_the_scope(driver: Any) -> None:
+async def test_lifespan_receives_the_app_from_the_scope() -> None:
     events: list[str] = []
     router = Router([], lifespan=recording(events, "r"))
     owner = AppLike(router)
-    sent: list[Any] = []
     incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
-
-    async def receive() -> Any:
-        return incoming.pop(0)
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    await owner({"type": "lifespan", "app": owner}, receive, send)
+    sent = await call(owner, {"type": "lifespan", "app": owner}, queue_receive(incoming))
     assert events == ["start r AppLike", "stop r"]
     assert sent == [STARTED, STOPPED]

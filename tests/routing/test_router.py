@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from asgi_driver import make_scope, run, run_websocket
 
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, RequestLimits, get_limits
@@ -61,43 +62,43 @@ def body(result: Any) -> Any:
 # -- dispatch ------------------------------------------------------------------------
 
 
-async def test_function_endpoints(driver: Any) -> None:
+async def test_function_endpoints() -> None:
     app = Router([Route("/", homepage), Route("/users/{id:int}", user)])
-    result = await driver.http(app, "GET", "/")
+    result = await run(app, "GET", "/")
     assert (result.status, result.text) == (200, "home")
-    result = await driver.http(app, "GET", "/users/42")
+    result = await run(app, "GET", "/users/42")
     assert body(result) == {"id": 42}
-    result = await driver.http(app, "HEAD", "/users/42")
+    result = await run(app, "HEAD", "/users/42")
     assert result.status == 200
     assert result.scope["router"] is app
     assert result.scope["endpoint"] is user
     assert isinstance(result.scope["route"], Route)
 
 
-async def test_partial_endpoint_is_a_function(driver: Any) -> None:
+async def test_partial_endpoint_is_a_function() -> None:
     def greet(request: Request, greeting: str) -> Response:
         return PlainTextResponse(greeting)
 
     app = Router([Route("/", functools.partial(greet, greeting="hi"), name="greet")])
-    result = await driver.http(app, "GET", "/")
+    result = await run(app, "GET", "/")
     assert result.text == "hi"
-    result = await driver.http(app, "POST", "/")
+    result = await run(app, "POST", "/")
     assert result.status == 405
 
 
-async def test_method_not_allowed(driver: Any) -> None:
+async def test_method_not_allowed() -> None:
     app = Router([Route("/items", Echo("items"), methods=["get", "post"])])
-    result = await driver.http(app, "DELETE", "/items")
+    result = await run(app, "DELETE", "/items")
     assert result.status == 405
     assert result.text == "Method Not Allowed"
     assert result.headers["allow"] == "GET, HEAD, POST"
     with pytest.raises(HTTPException) as info:
-        await driver.http(app, "DELETE", "/items", app=object())
+        await run(app, "DELETE", "/items", app=object())
     assert info.value.status_code == 405
     assert info.value.headers == {"Allow": "GET, HEAD, POST"}
 
 
-async def test_full_match_beats_an_earlier_partial(driver: Any) -> None:
+async def test_full_match_beats_an_earlier_partial() -> None:
     app = Router(
         [
             Route("/items", Echo("get"), methods=["GET"]),
@@ -105,12 +106,12 @@ async def test_full_match_beats_an_earlier_partial(driver: Any) -> None:
             Route("/items", Echo("post"), methods=["POST"]),
         ]
     )
-    assert body(await driver.http(app, "POST", "/items"))["label"] == "post"
-    result = await driver.http(app, "DELETE", "/items")
+    assert body(await run(app, "POST", "/items"))["label"] == "post"
+    result = await run(app, "DELETE", "/items")
     # Allow lists every method some route of this path answers (Starlette: only the first).
     assert result.headers["allow"] == "GET, HEAD, POST, PUT"
     with pytest.raises(HTTPException) as info:
-        await driver.http(app, "DELETE", "/items", app=object())
+        await run(app, "DELETE", "/items", app=object())
     assert info.value.headers == {"Allow": "GET, HEAD, POST, PUT"}
 
 
@@ -124,35 +125,35 @@ class PartialRoute(BaseRoute):
         await PlainTextResponse("custom partial", status_code=418)(scope, receive, send)
 
 
-async def test_a_custom_partial_route_answers_itself(driver: Any) -> None:
+async def test_a_custom_partial_route_answers_itself() -> None:
     app = Router([PartialRoute(), Route("/x", Echo("x"), methods=["POST"])])
-    result = await driver.http(app, "GET", "/x")
+    result = await run(app, "GET", "/x")
     assert (result.status, result.text) == (418, "custom partial")
     assert result.scope["endpoint"] == "partial"
     # A plain Route first: the 405 lists the methods of the Routes only.
     app = Router([Route("/x", Echo("x"), methods=["POST"]), PartialRoute()])
-    result = await driver.http(app, "GET", "/x")
+    result = await run(app, "GET", "/x")
     assert (result.status, result.headers["allow"]) == (405, "POST")
 
 
-async def test_class_endpoint_accepts_any_method(driver: Any) -> None:
+async def test_class_endpoint_accepts_any_method() -> None:
     app = Router([Route("/any", Echo("any")), Route("/empty", Echo("empty"), methods=[])])
-    assert body(await driver.http(app, "PATCH", "/any"))["method"] == "PATCH"
-    assert body(await driver.http(app, "FOO", "/empty"))["label"] == "empty"
+    assert body(await run(app, "PATCH", "/any"))["method"] == "PATCH"
+    assert body(await run(app, "FOO", "/empty"))["label"] == "empty"
 
 
-async def test_not_found(driver: Any) -> None:
+async def test_not_found() -> None:
     app = Router([Route("/", homepage)])
-    result = await driver.http(app, "GET", "/missing")
+    result = await run(app, "GET", "/missing")
     assert (result.status, result.text) == (404, "Not Found")
     with pytest.raises(HTTPException) as info:
-        await driver.http(app, "GET", "/missing", app=object())
+        await run(app, "GET", "/missing", app=object())
     assert info.value.status_code == 404
 
 
-async def test_custom_default(driver: Any) -> None:
+async def test_custom_default() -> None:
     app = Router([], default=Echo("default"))
-    assert body(await driver.http(app, "GET", "/x"))["label"] == "default"
+    assert body(await run(app, "GET", "/x"))["label"] == "default"
 
 
 async def test_unknown_scope_type_is_refused() -> None:
@@ -166,31 +167,31 @@ async def test_unknown_scope_type_is_refused() -> None:
         await Router([])({"type": "telepathy", "path": "/"}, receive, send)
 
 
-async def test_convertor_refusals_are_not_found(driver: Any) -> None:
+async def test_convertor_refusals_are_not_found() -> None:
     app = Router([Route("/n/{n:int}", Echo("n")), Route("/s/{s:re:.+}", Echo("s"))])
     # Too many digits for int(): the route does not match, no server error.
-    assert (await driver.http(app, "GET", "/n/" + "9" * 5000)).status == 404
-    assert body(await driver.http(app, "GET", "/n/12"))["params"] == {"n": "12"}
+    assert (await run(app, "GET", "/n/" + "9" * 5000)).status == 404
+    assert body(await run(app, "GET", "/n/12"))["params"] == {"n": "12"}
     # A re: parameter never spans a '/'.
-    assert (await driver.http(app, "GET", "/s/a/b")).status == 404
-    assert body(await driver.http(app, "GET", "/s/ab"))["params"] == {"s": "ab"}
+    assert (await run(app, "GET", "/s/a/b")).status == 404
+    assert body(await run(app, "GET", "/s/ab"))["params"] == {"s": "ab"}
 
 
-async def test_max_body_size_sets_the_scope_limits(driver: Any) -> None:
+async def test_max_body_size_sets_the_scope_limits() -> None:
     app = Router([Route("/upload", Echo("up"), max_body_size=10), Route("/free", Echo("free"))])
     scope_limits = RequestLimits(max_json_depth=5)
-    result = await driver.http(app, "POST", "/upload", **{LIMITS_KEY: scope_limits})
+    result = await run(app, "POST", "/upload", **{LIMITS_KEY: scope_limits})
     assert result.scope[LIMITS_KEY] == RequestLimits(max_json_depth=5, max_body_size=10)
-    result = await driver.http(app, "POST", "/upload")
+    result = await run(app, "POST", "/upload")
     assert get_limits(result.scope).max_body_size == 10
-    result = await driver.http(app, "POST", "/free")
+    result = await run(app, "POST", "/free")
     assert LIMITS_KEY not in result.scope
 
 
-async def test_max_body_size_of_a_route_used_alone(driver: Any) -> None:
+async def test_max_body_size_of_a_route_used_alone() -> None:
     route = Route("/upload", Echo("up"), max_body_size=10)
     scope_limits = RequestLimits(max_json_depth=5)
-    result = await driver.http(route, "POST", "/upload", **{LIMITS_KEY: scope_limits})
+    result = await run(route, "POST", "/upload", **{LIMITS_KEY: scope_limits})
     assert result.scope[LIMITS_KEY] == RequestLimits(max_json_depth=5, max_body_size=10)
 
 
@@ -220,7 +221,7 @@ class MiddlewareSpec:
         return iter(self.items)
 
 
-async def test_route_and_router_middleware(driver: Any) -> None:
+async def test_route_and_router_middleware() -> None:
     app = Router(
         [
             Route("/a", Echo("a"), middleware=[MiddlewareSpec(Tag, "route")]),
@@ -229,76 +230,76 @@ async def test_route_and_router_middleware(driver: Any) -> None:
         ],
         middleware=[MiddlewareSpec(Tag, "router")],
     )
-    assert (await driver.http(app, "GET", "/a")).headers["x-tag"] == "route"
-    assert (await driver.http(app, "GET", "/m/x")).headers["x-tag"] == "mount"
-    assert (await driver.http(app, "GET", "/b")).headers["x-tag"] == "router"
+    assert (await run(app, "GET", "/a")).headers["x-tag"] == "route"
+    assert (await run(app, "GET", "/m/x")).headers["x-tag"] == "mount"
+    assert (await run(app, "GET", "/b")).headers["x-tag"] == "router"
     # The router's middleware wraps its 404 too.
-    assert (await driver.http(app, "GET", "/zzz")).headers["x-tag"] == "router"
+    assert (await run(app, "GET", "/zzz")).headers["x-tag"] == "router"
 
 
-async def test_existing_router_in_scope_is_kept(driver: Any) -> None:
+async def test_existing_router_in_scope_is_kept() -> None:
     inner = Router([Route("/x", Echo("x"))])
     outer = Router([Mount("/in", app=inner)])
-    result = await driver.http(outer, "GET", "/in/x")
+    result = await run(outer, "GET", "/in/x")
     assert result.scope["router"] is outer
 
 
 # -- redirect_slashes ----------------------------------------------------------------
 
 
-async def test_redirect_slashes(driver: Any) -> None:
+async def test_redirect_slashes() -> None:
     app = Router([Route("/a", Echo("a")), Route("/b/", Echo("b")), Route("/", Echo("root"))])
-    result = await driver.http(app, "GET", "/a/", query=b"x=1")
+    result = await run(app, "GET", "/a/", query_string=b"x=1")
     assert result.status == 307
     assert result.headers["location"] == "http://testserver/a?x=1"
-    result = await driver.http(app, "POST", "/b")
+    result = await run(app, "POST", "/b")
     assert result.headers["location"] == "http://testserver/b/"
-    assert (await driver.http(app, "GET", "/c/")).status == 404
-    assert (await driver.http(app, "GET", "/a//")).headers["location"] == "http://testserver/a"
+    assert (await run(app, "GET", "/c/")).status == 404
+    assert (await run(app, "GET", "/a//")).headers["location"] == "http://testserver/a"
 
 
-async def test_redirect_slashes_disabled(driver: Any) -> None:
+async def test_redirect_slashes_disabled() -> None:
     app = Router([Route("/a", Echo("a")), Route("/b/", Echo("b"))], redirect_slashes=False)
-    assert (await driver.http(app, "GET", "/a/")).status == 404
-    assert (await driver.http(app, "GET", "/b")).status == 404
+    assert (await run(app, "GET", "/a/")).status == 404
+    assert (await run(app, "GET", "/b")).status == 404
 
 
-async def test_relative_redirects(driver: Any) -> None:
+async def test_relative_redirects() -> None:
     app = Router(
         [Route("/a b", Echo("a")), Route("/q/", Echo("q"))],
         relative_redirects=True,
     )
-    result = await driver.http(app, "GET", "/a b/", query=b"x=1&y=2")
+    result = await run(app, "GET", "/a b/", query_string=b"x=1&y=2")
     assert result.headers["location"] == "/a%20b?x=1&y=2"
-    assert (await driver.http(app, "GET", "/q")).headers["location"] == "/q/"
+    assert (await run(app, "GET", "/q")).headers["location"] == "/q/"
     # A path that would read as "//host" stays absolute: no open redirect.
     app = Router([Route("//evil.example", Echo("e"))], relative_redirects=True)
-    result = await driver.http(app, "GET", "//evil.example/")
+    result = await run(app, "GET", "//evil.example/")
     assert result.headers["location"] == "http://testserver//evil.example"
 
 
-async def test_redirect_keeps_root_path(driver: Any) -> None:
+async def test_redirect_keeps_root_path() -> None:
     app = Router([Route("/a", Echo("a")), Route("/", Echo("root"))])
-    result = await driver.http(app, "GET", "/app/a/", root_path="/app")
+    result = await run(app, "GET", "/app/a/", root_path="/app")
     assert result.headers["location"] == "http://testserver/app/a"
     # The bare root path goes to the app's "/".
-    result = await driver.http(app, "GET", "/app", root_path="/app")
+    result = await run(app, "GET", "/app", root_path="/app")
     assert result.headers["location"] == "http://testserver/app/"
-    assert body(await driver.http(app, "GET", "/app/", root_path="/app"))["label"] == "root"
+    assert body(await run(app, "GET", "/app/", root_path="/app"))["label"] == "root"
 
 
-async def test_redirect_to_a_partial_match(driver: Any) -> None:
+async def test_redirect_to_a_partial_match() -> None:
     app = Router([Route("/a", Echo("a"), methods=["POST"])])
-    assert (await driver.http(app, "GET", "/a/")).status == 307
+    assert (await run(app, "GET", "/a/")).status == 307
 
 
 # -- mounts --------------------------------------------------------------------------
 
 
-async def test_mount_scope(driver: Any) -> None:
+async def test_mount_scope() -> None:
     inner = Router([Route("/", Echo("index")), Route("/u/{id:int}", Echo("user"))])
     app = Router([Mount("/{lang}/sub", app=inner)])
-    result = body(await driver.http(app, "GET", "/en/sub/u/3"))
+    result = body(await run(app, "GET", "/en/sub/u/3"))
     assert result == {
         "label": "user",
         "params": {"lang": "en", "id": "3"},
@@ -307,19 +308,19 @@ async def test_mount_scope(driver: Any) -> None:
         "app_root_path": "",
         "method": "GET",
     }
-    result = body(await driver.http(app, "GET", "/api/en/sub/", root_path="/api"))
+    result = body(await run(app, "GET", "/api/en/sub/", root_path="/api"))
     assert result["root_path"] == "/api/en/sub"
     assert result["app_root_path"] == "/api"
     assert result["label"] == "index"
 
 
-async def test_mount_routes_and_bare_prefix(driver: Any) -> None:
+async def test_mount_routes_and_bare_prefix() -> None:
     app = Router([Mount("/sub", routes=[Route("/", Echo("index"))])])
-    result = await driver.http(app, "GET", "/sub")
+    result = await run(app, "GET", "/sub")
     assert result.headers["location"] == "http://testserver/sub/"
 
 
-async def test_mount_redirect_slash_without_router_redirects(driver: Any) -> None:
+async def test_mount_redirect_slash_without_router_redirects() -> None:
     app = Router(
         [
             Route("/page", Echo("page")),
@@ -328,23 +329,23 @@ async def test_mount_redirect_slash_without_router_redirects(driver: Any) -> Non
         ],
         redirect_slashes=False,
     )
-    result = await driver.http(app, "GET", "/on")
+    result = await run(app, "GET", "/on")
     assert (result.status, result.headers["location"]) == (307, "http://testserver/on/")
-    assert (await driver.http(app, "GET", "/off")).status == 404
-    assert (await driver.http(app, "GET", "/page/")).status == 404
-    assert (await driver.http(app, "GET", "/on/")).status == 200
+    assert (await run(app, "GET", "/off")).status == 404
+    assert (await run(app, "GET", "/page/")).status == 404
+    assert (await run(app, "GET", "/on/")).status == 200
 
 
-async def test_a_later_route_wins_over_the_mount_prefix(driver: Any) -> None:
+async def test_a_later_route_wins_over_the_mount_prefix() -> None:
     app = Router([Mount("/x", app=Echo("mount")), Route("/x", Echo("route"))])
-    assert body(await driver.http(app, "GET", "/x"))["label"] == "route"
-    assert body(await driver.http(app, "GET", "/x/"))["label"] == "mount"
+    assert body(await run(app, "GET", "/x"))["label"] == "route"
+    assert body(await run(app, "GET", "/x/"))["label"] == "mount"
 
 
-async def test_root_mount(driver: Any) -> None:
+async def test_root_mount() -> None:
     app = Router([Route("/a", Echo("a")), Mount("", app=Echo("fallback"))])
-    assert body(await driver.http(app, "GET", "/a"))["label"] == "a"
-    result = body(await driver.http(app, "GET", "/b/c"))
+    assert body(await run(app, "GET", "/a"))["label"] == "a"
+    result = body(await run(app, "GET", "/b/c"))
     assert (result["label"], result["root_path"]) == ("fallback", "")
 
 
@@ -362,7 +363,7 @@ def test_mount_validation() -> None:
 # -- hosts ---------------------------------------------------------------------------
 
 
-async def test_host_routing(driver: Any) -> None:
+async def test_host_routing() -> None:
     api = Router([Route("/users", Echo("api-users"))])
     app = Router(
         [
@@ -371,13 +372,13 @@ async def test_host_routing(driver: Any) -> None:
             Route("/users", Echo("plain")),
         ]
     )
-    result = body(await driver.http(app, "GET", "/users", host="eu.example.org:8443"))
+    result = body(await run(app, "GET", "/users", host="eu.example.org:8443"))
     assert result["label"] == "api-users"
     assert result["params"] == {"sub": "eu"}
-    assert body(await driver.http(app, "GET", "/x", host="[::1]:8000"))["label"] == "v6"
-    assert body(await driver.http(app, "GET", "/users", host="other"))["label"] == "plain"
-    assert body(await driver.http(app, "GET", "/users", host=None))["label"] == "plain"
-    assert (await driver.http(app, "GET", "/users", host="[bad")).status == 200
+    assert body(await run(app, "GET", "/x", host="[::1]:8000"))["label"] == "v6"
+    assert body(await run(app, "GET", "/users", host="other"))["label"] == "plain"
+    assert body(await run(app, "GET", "/users", host=None))["label"] == "plain"
+    assert (await run(app, "GET", "/users", host="[bad")).status == 200
 
 
 @pytest.mark.parametrize(
@@ -392,7 +393,7 @@ async def test_host_routing(driver: Any) -> None:
         "[zz]",
     ],
 )
-async def test_host_routing_never_matches_a_malformed_host(driver: Any, host: str) -> None:
+async def test_host_routing_never_matches_a_malformed_host(host: str) -> None:
     app = Router(
         [
             Host("{sub}.example.org", app=Router([Route("/", Echo("api"))])),
@@ -400,8 +401,8 @@ async def test_host_routing_never_matches_a_malformed_host(driver: Any, host: st
             Host("[::1]", app=Echo("v6")),
         ]
     )
-    assert body(await driver.http(app, "GET", "/", host="a.example.org:80"))["label"] == "api"
-    assert (await driver.http(app, "GET", "/", host=host)).status == 404
+    assert body(await run(app, "GET", "/", host="a.example.org:80"))["label"] == "api"
+    assert (await run(app, "GET", "/", host=host)).status == 404
 
 
 def test_host_validation() -> None:
@@ -481,7 +482,7 @@ def test_url_path_for_failures() -> None:
         app.url_path_for("users:detail", lang="en", id=-1)
 
 
-async def test_request_url_for(driver: Any) -> None:
+async def test_request_url_for() -> None:
     async def links(request: Request) -> Response:
         return JSONResponse(
             {
@@ -492,7 +493,7 @@ async def test_request_url_for(driver: Any) -> None:
 
     users = Router([Route("/{id:int}", user, name="detail"), Route("/links", links)])
     app = Router([Route("/", homepage, name="home"), Mount("/users", app=users, name="users")])
-    result = await driver.http(app, "GET", "/api/users/links", root_path="/api")
+    result = await run(app, "GET", "/api/users/links", root_path="/api")
     assert body(result) == {
         "user": "http://testserver/api/users/7",
         "home": "http://testserver/api/",
@@ -525,7 +526,7 @@ class LoudRoute(Route):
         return super().matches({**scope, "path": scope["path"].lower()})
 
 
-async def test_custom_routes_are_scanned_in_order(driver: Any) -> None:
+async def test_custom_routes_are_scanned_in_order() -> None:
     app = Router(
         [
             Route("/a/x", Echo("first")),
@@ -534,19 +535,44 @@ async def test_custom_routes_are_scanned_in_order(driver: Any) -> None:
             LoudRoute("/loud", Echo("loud")),
         ]
     )
-    assert body(await driver.http(app, "GET", "/a/x"))["label"] == "first"
-    assert body(await driver.http(app, "GET", "/a/y"))["label"] == "custom"
-    assert body(await driver.http(app, "GET", "/LOUD"))["label"] == "loud"
+    assert body(await run(app, "GET", "/a/x"))["label"] == "first"
+    assert body(await run(app, "GET", "/a/y"))["label"] == "custom"
+    assert body(await run(app, "GET", "/LOUD"))["label"] == "loud"
 
 
-async def test_route_as_a_standalone_app(driver: Any) -> None:
+class LoudSocket(WebSocketRoute):
+    """A WebSocketRoute subclass with its own matching rule (upper-case paths too)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        return super().matches({**scope, "path": scope["path"].lower()})
+
+
+class LoudMount(Mount):
+    """A Mount subclass with its own matching rule (upper-case prefixes too)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        return super().matches({**scope, "path": scope["path"].lower()})
+
+
+async def test_subclasses_with_their_own_matching_are_always_asked() -> None:
+    async def accept(websocket: Any) -> None:
+        await websocket.accept()
+        await websocket.close()
+
+    app = Router([LoudSocket("/ws", accept), LoudMount("/m", app=Echo("mount"))])
+    assert (await run_websocket(app, "/WS"))[0]["type"] == "websocket.accept"
+    assert body(await run(app, "GET", "/M/x"))["label"] == "mount"
+    assert (await run(app, "GET", "/ws")).status == 404
+
+
+async def test_route_as_a_standalone_app() -> None:
     route = Route("/x/{n:int}", Echo("x"))
-    assert body(await driver.http(route, "GET", "/x/1"))["params"] == {"n": "1"}
+    assert body(await run(route, "GET", "/x/1"))["params"] == {"n": "1"}
     only_post = Route("/p", Echo("p"), methods=["POST"])
-    result = await driver.http(only_post, "GET", "/p")
+    result = await run(only_post, "GET", "/p")
     assert (result.status, result.headers["allow"]) == (405, "POST")
-    assert (await driver.http(route, "GET", "/y")).status == 404
-    messages = await driver.websocket(route, "/x/1")
+    assert (await run(route, "GET", "/y")).status == 404
+    messages = await run_websocket(route, "/x/1")
     assert messages == [{"type": "websocket.close", "code": 1000, "reason": ""}]
 
     async def never(message: Any) -> None:
@@ -575,11 +601,11 @@ MUTATIONS: list[tuple[str, Any]] = [
 
 
 @pytest.mark.parametrize(("label", "mutate"), MUTATIONS)
-async def test_adding_routes_reindexes(driver: Any, label: str, mutate: Any) -> None:
+async def test_adding_routes_reindexes(label: str, mutate: Any) -> None:
     app = Router([Route("/old", Echo("old"))])
-    assert (await driver.http(app, "GET", "/new")).status == 404
+    assert (await run(app, "GET", "/new")).status == 404
     mutate(app.routes, Route("/new", Echo("new")))
-    assert body(await driver.http(app, "GET", "/new"))["label"] == "new"
+    assert body(await run(app, "GET", "/new"))["label"] == "new"
 
 
 REMOVALS: list[tuple[str, Any]] = [
@@ -592,34 +618,34 @@ REMOVALS: list[tuple[str, Any]] = [
 
 
 @pytest.mark.parametrize(("label", "mutate"), REMOVALS)
-async def test_removing_routes_reindexes(driver: Any, label: str, mutate: Any) -> None:
+async def test_removing_routes_reindexes(label: str, mutate: Any) -> None:
     app = Router([Route("/old", Echo("old"))])
-    assert (await driver.http(app, "GET", "/old")).status == 200
+    assert (await run(app, "GET", "/old")).status == 200
     mutate(app.routes)
-    assert (await driver.http(app, "GET", "/old")).status == 404
+    assert (await run(app, "GET", "/old")).status == 404
 
 
-async def test_reordering_and_replacing_routes_reindexes(driver: Any) -> None:
+async def test_reordering_and_replacing_routes_reindexes() -> None:
     app = Router([Route("/p", Echo("b"), name="b"), Route("/p", Echo("a"), name="a")])
-    assert body(await driver.http(app, "GET", "/p"))["label"] == "b"
+    assert body(await run(app, "GET", "/p"))["label"] == "b"
     app.routes.sort(key=lambda route: getattr(route, "name", ""))
-    assert body(await driver.http(app, "GET", "/p"))["label"] == "a"
+    assert body(await run(app, "GET", "/p"))["label"] == "a"
     app.routes.reverse()
-    assert body(await driver.http(app, "GET", "/p"))["label"] == "b"
+    assert body(await run(app, "GET", "/p"))["label"] == "b"
     app.routes = [Route("/q", Echo("q"))]
-    assert (await driver.http(app, "GET", "/p")).status == 404
-    assert body(await driver.http(app, "GET", "/q"))["label"] == "q"
+    assert (await run(app, "GET", "/p")).status == 404
+    assert body(await run(app, "GET", "/q"))["label"] == "q"
 
 
-async def test_router_helpers(driver: Any) -> None:
+async def test_router_helpers() -> None:
     app = Router()
     app.add_route("/a", homepage, methods=["POST"], name="a", include_in_schema=False)
     app.add_websocket_route("/ws", websocket_endpoint, name="ws")
     app.mount("/m", Echo("mounted"), name="m")
     app.host("api.example.org", Echo("api"), name="api")
-    assert (await driver.http(app, "POST", "/a")).text == "home"
-    assert body(await driver.http(app, "GET", "/m/x"))["label"] == "mounted"
-    assert body(await driver.http(app, "GET", "/z", host="api.example.org"))["label"] == "api"
+    assert (await run(app, "POST", "/a")).text == "home"
+    assert body(await run(app, "GET", "/m/x"))["label"] == "mounted"
+    assert body(await run(app, "GET", "/z", host="api.example.org"))["label"] == "api"
     assert app.url_path_for("ws") == "/ws"
     assert [type(route).__name__ for route in app.routes] == [
         "Route",
@@ -631,7 +657,7 @@ async def test_router_helpers(driver: Any) -> None:
     inner = Router()
     app.mount("/inner", inner)
     inner.add_route("/late", homepage)
-    assert (await driver.http(app, "GET", "/inner/late")).text == "home"
+    assert (await run(app, "GET", "/inner/late")).text == "home"
 
 
 # -- misc ----------------------------------------------------------------------------
@@ -659,31 +685,42 @@ def test_get_name() -> None:
     assert get_name(Echo) == "Echo"
 
 
-def scope_of(kind: str, path: str, **extra: Any) -> Scope:
-    scope: Scope = {"type": kind, "path": path, "root_path": "", "headers": [], **extra}
-    if kind == "http":
-        scope.setdefault("method", "GET")
-    return scope
-
-
 def test_matches_directly() -> None:
     # What the index never asks, an ordered scan (or a route used on its own) does.
     route = Route("/x", Echo("x"))
-    assert route.matches(scope_of("http", "/y"))[0] is Match.NONE
-    assert route.matches(scope_of("websocket", "/x"))[0] is Match.NONE
+    assert route.matches(make_scope("GET", "/y"))[0] is Match.NONE
+    assert route.matches(make_scope("GET", "/x", type="websocket"))[0] is Match.NONE
     regex_route = Route("/s/{s:re:.+}", Echo("s"))
-    assert regex_route.matches(scope_of("http", "/s/a/b"))[0] is Match.NONE
-    assert regex_route.matches(scope_of("http", "/s/ab"))[0] is Match.FULL
+    assert regex_route.matches(make_scope("GET", "/s/a/b"))[0] is Match.NONE
+    assert regex_route.matches(make_scope("GET", "/s/ab"))[0] is Match.FULL
     ws = WebSocketRoute("/ws/{n:int}", websocket_endpoint)
-    assert ws.matches(scope_of("http", "/ws/1"))[0] is Match.NONE
-    assert ws.matches(scope_of("websocket", "/ws/x"))[0] is Match.NONE
-    match, child = ws.matches(scope_of("websocket", "/ws/1", path_params={"a": 1}))
+    assert ws.matches(make_scope("GET", "/ws/1"))[0] is Match.NONE
+    assert ws.matches(make_scope("GET", "/ws/x", type="websocket"))[0] is Match.NONE
+    match, child = ws.matches(make_scope("GET", "/ws/1", type="websocket", path_params={"a": 1}))
     assert (match, child["path_params"]) == (Match.FULL, {"a": 1, "n": 1})
-    assert Mount("/m", app=Echo("m")).matches(scope_of("lifespan", "/m/"))[0] is Match.NONE
+    assert (
+        Mount("/m", app=Echo("m")).matches(make_scope("GET", "/m/", type="lifespan"))[0]
+        is Match.NONE
+    )
     host = Host("example.org", app=Echo("h"))
-    assert host.matches(scope_of("lifespan", "/"))[0] is Match.NONE
+    assert host.matches(make_scope("GET", "/", type="lifespan"))[0] is Match.NONE
     headers = [(b"accept", b"*/*"), (b"host", b"example.org")]
-    assert host.matches(scope_of("http", "/", headers=headers))[0] is Match.FULL
+    assert host.matches(make_scope("GET", "/", headers=headers))[0] is Match.FULL
+
+
+def test_the_routers_shortcut_leaves_what_it_does_not_fully_match() -> None:
+    # Route._fast_match (package-internal) is matches + handle in one step: on anything
+    # short of a full match it answers None and leaves the scope alone. The index never
+    # offers a static route for another path, so only a direct call shows that case.
+    static, dynamic = Route("/a", homepage), Route("/u/{id:int}", user)
+    for route, path in [(static, "/b"), (dynamic, "/u/x"), (static, "/a")]:
+        scope = make_scope("POST", path)
+        before = dict(scope)
+        assert route._fast_match(path, scope) is None
+        assert scope == before
+    scope = make_scope("GET", "/u/7", path_params={"outer": 1})
+    assert dynamic._fast_match("/u/7", scope) is dynamic.app
+    assert (scope["path_params"], scope["route"]) == ({"outer": 1, "id": 7}, dynamic)
 
 
 def test_websocket_url_path_for_mismatch() -> None:
@@ -695,12 +732,12 @@ def test_websocket_url_path_for_mismatch() -> None:
         ws.url_path_for("other", n=2)
 
 
-async def test_root_path_that_is_not_a_segment_prefix(driver: Any) -> None:
+async def test_root_path_that_is_not_a_segment_prefix() -> None:
     app = Router([Route("/apple", Echo("apple"))])
     # "/apple" does not live under root_path "/app": it is routed as it is.
-    assert body(await driver.http(app, "GET", "/apple", root_path="/app"))["label"] == "apple"
+    assert body(await run(app, "GET", "/apple", root_path="/app"))["label"] == "apple"
 
 
-async def test_redirect_candidates_that_do_not_match(driver: Any) -> None:
+async def test_redirect_candidates_that_do_not_match() -> None:
     app = Router([PrefixRoute("/zzz", Echo("z")), Route("/b", Echo("b"))])
-    assert (await driver.http(app, "GET", "/a")).status == 404
+    assert (await run(app, "GET", "/a")).status == 404

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from asgi_driver import run
 
 from asgi_core.requests import Request
 from asgi_responses import PlainTextResponse, Response
@@ -133,9 +134,9 @@ def test_get_schema() -> None:
 
 
 @pytest.mark.anyio
-async def test_openapi_response(driver: Any) -> None:
+async def test_openapi_response() -> None:
     app = Router(ROUTES)
-    result = await driver.http(app, "GET", "/schema")
+    result = await run(app, "GET", "/schema")
     assert result.status == 200
     assert result.headers["content-type"] == "application/vnd.oai.openapi"
     document = yaml.safe_load(result.body)
@@ -143,7 +144,7 @@ async def test_openapi_response(driver: Any) -> None:
     assert "/users" in document["paths"]
     # Inside an application, the app's routes are documented.
     owner = Router([Route("/only", list_users), Route("/schema", schema_view)])
-    result = await driver.http(owner, "GET", "/schema", app=owner)
+    result = await run(owner, "GET", "/schema", app=owner)
     assert list(yaml.safe_load(result.body)["paths"]) == ["/only"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from asgi_driver import run, run_websocket
 
 from asgi_core.types import Receive, Scope, Send
 from asgi_core.websockets import WebSocket
@@ -32,7 +33,7 @@ class RawSocket:
 CLOSE_1000 = {"type": "websocket.close", "code": 1000, "reason": ""}
 
 
-async def test_websocket_routes(driver: Any) -> None:
+async def test_websocket_routes() -> None:
     app = Router(
         [
             WebSocketRoute("/ws/{room}", hello),
@@ -40,18 +41,18 @@ async def test_websocket_routes(driver: Any) -> None:
             Mount("/nested", routes=[WebSocketRoute("/ws", RawSocket())]),
         ]
     )
-    sent = await driver.websocket(app, "/ws/lobby")
+    sent = await run_websocket(app, "/ws/lobby")
     assert sent[0]["type"] == "websocket.accept"
     assert sent[1]["text"] == '{"params":{"room":"lobby"}}'
-    assert (await driver.websocket(app, "/raw"))[0]["type"] == "websocket.accept"
-    assert (await driver.websocket(app, "/nested/ws"))[0]["type"] == "websocket.accept"
+    assert (await run_websocket(app, "/raw"))[0]["type"] == "websocket.accept"
+    assert (await run_websocket(app, "/nested/ws"))[0]["type"] == "websocket.accept"
 
 
-async def test_websocket_not_found_closes(driver: Any) -> None:
+async def test_websocket_not_found_closes() -> None:
     app = Router([WebSocketRoute("/ws", hello)])
-    assert await driver.websocket(app, "/nope") == [CLOSE_1000]
+    assert await run_websocket(app, "/nope") == [CLOSE_1000]
     # An HTTP request never matches a WebSocket route, and vice versa.
-    assert (await driver.http(app, "GET", "/ws")).status == 404
+    assert (await run(app, "GET", "/ws")).status == 404
 
 
 class Collector(WebSocketEndpoint):
@@ -89,11 +90,11 @@ def collector(encoding: str | None) -> type[Collector]:
     ],
 )
 async def test_websocket_endpoint_decodes(
-    driver: Any, encoding: str | None, messages: list[dict[str, Any]], received: list[Any]
+    encoding: str | None, messages: list[dict[str, Any]], received: list[Any]
 ) -> None:
     endpoint = collector(encoding)
     incoming = [{"type": "websocket.receive", **message} for message in messages]
-    sent = await driver.websocket(Router([WebSocketRoute("/ws", endpoint)]), "/ws", incoming)
+    sent = await run_websocket(Router([WebSocketRoute("/ws", endpoint)]), "/ws", incoming)
     assert sent == [{"type": "websocket.accept", "subprotocol": None, "headers": []}]
     assert endpoint.received == received
     assert endpoint.closed == [1000]
@@ -110,25 +111,25 @@ async def test_websocket_endpoint_decodes(
     ],
 )
 async def test_websocket_endpoint_wrong_type_closes_1003(
-    driver: Any, encoding: str, message: dict[str, Any]
+    encoding: str, message: dict[str, Any]
 ) -> None:
     endpoint = collector(encoding)
     incoming = [{"type": "websocket.receive", **message}]
-    sent = await driver.websocket(WebSocketRoute("/ws", endpoint), "/ws", incoming)
+    sent = await run_websocket(WebSocketRoute("/ws", endpoint), "/ws", incoming)
     assert sent[-1]["type"] == "websocket.close"
     assert sent[-1]["code"] == 1003
     assert endpoint.received == []
     assert endpoint.closed == [1003]
 
 
-async def test_websocket_endpoint_disconnect_code(driver: Any) -> None:
+async def test_websocket_endpoint_disconnect_code() -> None:
     endpoint = collector(None)
     incoming = [{"type": "websocket.disconnect", "code": 1001}]
-    await driver.websocket(WebSocketRoute("/ws", endpoint), "/ws", incoming)
+    await run_websocket(WebSocketRoute("/ws", endpoint), "/ws", incoming)
     assert endpoint.closed == [1001]
 
 
-async def test_websocket_endpoint_errors_still_disconnect(driver: Any) -> None:
+async def test_websocket_endpoint_errors_still_disconnect() -> None:
     closed: list[int] = []
 
     class Failing(WebSocketEndpoint):
@@ -140,15 +141,15 @@ async def test_websocket_endpoint_errors_still_disconnect(driver: Any) -> None:
 
     incoming = [{"type": "websocket.receive", "text": "x"}]
     with pytest.raises(RuntimeError, match="boom"):
-        await driver.websocket(WebSocketRoute("/ws", Failing), "/ws", incoming)
+        await run_websocket(WebSocketRoute("/ws", Failing), "/ws", incoming)
     assert closed == [1011]
 
 
-async def test_websocket_endpoint_validation(driver: Any) -> None:
+async def test_websocket_endpoint_validation() -> None:
     class Odd(WebSocketEndpoint):
         encoding = "xml"
 
     with pytest.raises(ValueError, match="Unsupported WebSocketEndpoint encoding 'xml'"):
-        await driver.websocket(WebSocketRoute("/ws", Odd), "/ws")
+        await run_websocket(WebSocketRoute("/ws", Odd), "/ws")
     with pytest.raises(RuntimeError, match="only handles WebSocket"):
-        await driver.http(Router([Mount("/", app=WebSocketEndpoint)]), "GET", "/")
+        await run(Router([Mount("/", app=WebSocketEndpoint)]), "GET", "/")

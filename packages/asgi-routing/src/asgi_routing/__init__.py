@@ -2,16 +2,16 @@
 mounts, hosts, convertors, lifespan, endpoints and OpenAPI schemas.
 """
 
-from asgi_routing._compile import compile_path
-from asgi_routing._router import Router
-from asgi_routing._routes import (
+from asgi_routing.routing import (
     BaseRoute,
     Host,
     Match,
     Mount,
     NoMatchFound,
     Route,
+    Router,
     WebSocketRoute,
+    compile_path,
     get_name,
     request_response,
     websocket_session,

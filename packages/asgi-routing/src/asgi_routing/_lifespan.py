@@ -1,17 +1,18 @@
-"""The lifespan protocol: start-up and shut-down of a router and the routers it mounts."""
+"""The ASGI lifespan protocol: entering and exiting a chain of lifespan contexts.
+
+Knows nothing of routers: ``Router.lifespan`` hands :func:`run_lifespan` the contexts
+of the router and of the routers it mounts, outer first.
+"""
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asgi_core.types import Receive, Scope, Send
-
-if TYPE_CHECKING:  # pragma: no cover
-    from asgi_routing._router import Router
 
 __all__ = ["LifespanContext", "make_lifespan_context", "run_lifespan"]
 
@@ -54,48 +55,23 @@ def make_lifespan_context(lifespan: Callable[[Any], Any]) -> LifespanContext:
     return context
 
 
-def _routers(router: Router, app: Any) -> Iterator[tuple[Any, Router]]:
-    """``(owner, router)`` for ``router`` and every Router mounted in it, depth first."""
-    from asgi_routing._router import Router
-    from asgi_routing._routes import Host, Mount
+async def run_lifespan(
+    contexts: Iterable[tuple[Any, LifespanContext]], scope: Scope, receive: Receive, send: Send
+) -> None:
+    """Speak the ASGI lifespan protocol for ``(owner, context)`` pairs.
 
-    seen: set[int] = set()
-
-    def walk(owner: Any, current: Router) -> Iterator[tuple[Any, Router]]:
-        seen.add(id(current))
-        yield owner, current
-        for route in current.routes:
-            if isinstance(route, Mount):
-                mounted: Any = route._base_app
-            elif isinstance(route, Host):
-                mounted = route.app
-            else:
-                continue
-            child = mounted if isinstance(mounted, Router) else getattr(mounted, "router", None)
-            if isinstance(child, Router) and id(child) not in seen:
-                yield from walk(mounted, child)
-
-    yield from walk(app, router)
-
-
-async def run_lifespan(router: Router, scope: Scope, receive: Receive, send: Send) -> None:
-    """Speak the ASGI lifespan protocol for ``router`` and its mounted routers.
-
-    Contexts are entered outer router first and exited in reverse. The state each
+    Each ``context(owner)`` is entered in order and exited in reverse. The state each
     yields is merged into ``scope["state"]``, which the server copies into every
     request's scope. A failure is reported with ``lifespan.startup.failed`` (or
     ``lifespan.shutdown.failed``) carrying the traceback, then re-raised.
     """
-    app = scope.get("app", router)
     state: dict[str, Any] | None = scope.get("state")
     started = False
     await receive()
     try:
         async with AsyncExitStack() as stack:
-            for owner, current in _routers(router, app):
-                if current.lifespan_context is None:
-                    continue
-                value = await stack.enter_async_context(current.lifespan_context(owner))
+            for owner, context in contexts:
+                value = await stack.enter_async_context(context(owner))
                 if value is None:
                     continue
                 if state is None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Generator
 from typing import Any, cast
 
-from asgi_core.concurrency import run_in_threadpool
+from asgi_core.concurrency import is_async_callable, run_in_threadpool
 from asgi_core.exceptions import HTTPException
 from asgi_core.requests import Request
 from asgi_core.status import (
@@ -17,7 +17,6 @@ from asgi_core.status import (
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
 from asgi_responses import PlainTextResponse, Response
-from asgi_routing._routes import _is_async_callable
 
 __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 
@@ -59,7 +58,7 @@ class HTTPEndpoint:
         handler = getattr(self, name, None) if method in _METHODS else None
         if handler is None:
             handler = self.method_not_allowed
-        if _is_async_callable(handler):
+        if is_async_callable(handler):
             response = await handler(request)
         else:
             response = await run_in_threadpool(handler, request)

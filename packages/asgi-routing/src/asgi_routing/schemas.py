@@ -12,7 +12,7 @@ from typing import Any
 
 from asgi_core.requests import Request
 from asgi_responses import Response
-from asgi_routing._routes import BaseRoute, Host, Mount, Route
+from asgi_routing.routing import BaseRoute, Host, Mount, Route
 
 __all__ = ["BaseSchemaGenerator", "EndpointInfo", "OpenAPIResponse", "SchemaGenerator"]
 

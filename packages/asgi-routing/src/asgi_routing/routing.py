@@ -1,4 +1,9 @@
-"""Routes: what one entry of a routing table matches, and how it handles a request."""
+"""Routing: the :class:`Router` and the routes of its table (Route, WebSocketRoute,
+Mount, Host), URL reversal, and the lifespan of a router and the routers it mounts.
+
+Path templates are compiled by :mod:`asgi_routing._compile` and indexed by
+:mod:`asgi_routing._index`, so the matching cost does not grow with the table.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ import dataclasses
 import enum
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, SupportsIndex, cast
+from urllib.parse import quote
 
-from asgi_core.concurrency import run_in_threadpool
-from asgi_core.datastructures import URLPath, _is_valid_host
+from asgi_core.concurrency import is_async_callable, run_in_threadpool
+from asgi_core.datastructures import URL, URLPath, find_header
 from asgi_core.exceptions import HTTPException
+from asgi_core.hosts import parse_host
 from asgi_core.limits import LIMITS_KEY, get_limits
 from asgi_core.requests import Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket, WebSocketClose
-from asgi_responses import PlainTextResponse, Response
-from asgi_routing._compile import CompiledPath, compile_template
+from asgi_responses import PlainTextResponse, RedirectResponse, Response
+from asgi_routing._compile import CompiledPath, IndexKey, compile_path, compile_template
+from asgi_routing._index import RouteIndex
+from asgi_routing._lifespan import LifespanContext, make_lifespan_context, run_lifespan
 from asgi_routing.convertors import Convertor
 
 __all__ = [
@@ -27,16 +36,22 @@ __all__ = [
     "Mount",
     "NoMatchFound",
     "Route",
+    "Router",
     "WebSocketRoute",
+    "compile_path",
     "get_name",
-    "get_route_path",
-    "method_not_allowed",
     "request_response",
     "websocket_session",
 ]
 
 MiddlewareEntry = Iterable[Any]
 """Anything that unpacks into ``(cls, args, kwargs)``, such as a ``Middleware``."""
+
+IndexEntry = IndexKey | None | Literal[False]
+"""Where the router's index files a route: its key, ``None`` (a candidate for every
+path: the index cannot reason about it) or ``False`` (it never matches that scope type)."""
+
+_PATH_SAFE = "/:@!$&'()*+,;=~"
 
 
 class Match(enum.Enum):
@@ -60,7 +75,7 @@ def get_name(endpoint: Callable[..., Any]) -> str:
     return getattr(endpoint, "__name__", endpoint.__class__.__name__)
 
 
-def get_route_path(scope: Scope) -> str:
+def _get_route_path(scope: Scope) -> str:
     """The part of ``scope["path"]`` after ``root_path`` (the path includes it, per ASGI)."""
     path: str = scope["path"]
     root_path: str = scope.get("root_path", "")
@@ -73,14 +88,6 @@ def get_route_path(scope: Scope) -> str:
     return path
 
 
-def _is_async_callable(obj: Any) -> bool:
-    while isinstance(obj, functools.partial):
-        obj = obj.func
-    return inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
-        getattr(obj, "__call__", None)  # noqa: B004
-    )
-
-
 def _is_plain_function(endpoint: Any) -> bool:
     while isinstance(endpoint, functools.partial):
         endpoint = endpoint.func
@@ -91,7 +98,7 @@ def request_response(
     func: Callable[[Request], Awaitable[Response] | Response],
 ) -> ASGIApp:
     """Turn ``func(request) -> response`` (sync functions run in a thread) into an ASGI app."""
-    if _is_async_callable(func):
+    if is_async_callable(func):
         async_func = cast(Callable[[Request], Awaitable[Response]], func)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -168,7 +175,13 @@ def _render(
     return "".join(pieces), remaining
 
 
-async def method_not_allowed(allow: str, scope: Scope, receive: Receive, send: Send) -> None:
+def _url_path_of(compiled: CompiledPath, path_params: dict[str, Any], protocol: str) -> URLPath:
+    rendered = _render(compiled, path_params)
+    assert rendered is not None  # the caller checked that every parameter is present
+    return URLPath(path=rendered[0], protocol=protocol)
+
+
+async def _method_not_allowed(allow: str, scope: Scope, receive: Receive, send: Send) -> None:
     """405 with ``Allow``: raised as ``HTTPException`` inside an app, else answered."""
     headers = {"Allow": allow}
     if "app" in scope:
@@ -203,6 +216,16 @@ class BaseRoute:
             return
         scope.update(child_scope)
         await self.handle(scope, receive, send)
+
+    # Package-internal: what the Router asks of its routes.
+
+    def _index_entry(self, scope_type: str) -> IndexEntry:
+        """Where the router's index files this route for ``scope_type`` scopes."""
+        return None
+
+    def _mounted_app(self) -> ASGIApp | None:
+        """The app this route mounts (its lifespan runs with the router's), if any."""
+        return None
 
 
 class Route(BaseRoute):
@@ -264,7 +287,7 @@ class Route(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
             return Match.NONE, {}
-        params = self._path_params(get_route_path(scope), scope)
+        params = self._path_params(_get_route_path(scope), scope)
         if params is None:
             return Match.NONE, {}
         child_scope = {"endpoint": self.endpoint, "path_params": params, "route": self}
@@ -275,13 +298,11 @@ class Route(BaseRoute):
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or path_params.keys() != self.param_convertors.keys():
             raise NoMatchFound(name, path_params)
-        rendered = _render(self._compiled, path_params)
-        assert rendered is not None  # every parameter is present
-        return URLPath(path=rendered[0], protocol="http")
+        return _url_path_of(self._compiled, path_params, "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.methods and scope["method"] not in self.methods:
-            await method_not_allowed(self._allow, scope, receive, send)
+            await _method_not_allowed(self._allow, scope, receive, send)
             return
         if self.max_body_size is not None:
             self._apply_body_limit(scope)
@@ -290,6 +311,41 @@ class Route(BaseRoute):
     def _apply_body_limit(self, scope: Scope) -> None:
         """Set this route's ``max_body_size`` on the scope's limits, in place."""
         scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=self.max_body_size)
+
+    def _fast_match(self, route_path: str, scope: Scope) -> ASGIApp | None:
+        """``matches`` then ``handle`` for the router, in one step on its hot path.
+
+        On a full match of the HTTP ``scope`` (whose route path is ``route_path``),
+        apply the child scope and the body limit to ``scope`` and return the app to
+        call. Otherwise return ``None`` and leave ``scope`` alone (the router then asks
+        :meth:`matches`, which reports a partial match). Only valid while neither
+        ``matches`` nor ``handle`` is overridden.
+        """
+        # _path_params, inlined: this is the hottest call of the router.
+        params: dict[str, Any] | None
+        if self._static:
+            if route_path != self.path:
+                return None
+            outer = scope.get("path_params")
+            params = dict(outer) if outer else {}
+        else:
+            params = _match_params(self._compiled, route_path, scope)
+            if params is None:
+                return None
+        methods = self.methods
+        if methods and scope["method"] not in methods:
+            return None
+        scope["endpoint"] = self.endpoint
+        scope["path_params"] = params
+        scope["route"] = self
+        if self.max_body_size is not None:
+            self._apply_body_limit(scope)
+        return self.app
+
+    def _index_entry(self, scope_type: str) -> IndexEntry:
+        if type(self).matches is not Route.matches:
+            return None
+        return self._compiled.key if scope_type == "http" else False
 
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
@@ -322,7 +378,7 @@ class WebSocketRoute(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "websocket":
             return Match.NONE, {}
-        params = _match_params(self._compiled, get_route_path(scope), scope)
+        params = _match_params(self._compiled, _get_route_path(scope), scope)
         if params is None:
             return Match.NONE, {}
         return Match.FULL, {"endpoint": self.endpoint, "path_params": params, "route": self}
@@ -330,12 +386,15 @@ class WebSocketRoute(BaseRoute):
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or path_params.keys() != self.param_convertors.keys():
             raise NoMatchFound(name, path_params)
-        rendered = _render(self._compiled, path_params)
-        assert rendered is not None  # every parameter is present
-        return URLPath(path=rendered[0], protocol="websocket")
+        return _url_path_of(self._compiled, path_params, "websocket")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
+
+    def _index_entry(self, scope_type: str) -> IndexEntry:
+        if type(self).matches is not WebSocketRoute.matches:
+            return None
+        return self._compiled.key if scope_type == "websocket" else False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -367,12 +426,8 @@ class Mount(BaseRoute):
         self.path = path.rstrip("/")
         self.name = name
         self.redirect_slash = redirect_slash
-        if app is None:
-            from asgi_routing._router import Router
-
-            app = Router(routes=routes)
-        self._base_app: ASGIApp = app
-        self.app = _wrap(app, middleware)
+        self._base_app: ASGIApp = Router(routes=routes) if app is None else app
+        self.app = _wrap(self._base_app, middleware)
         self._compiled = compile_template(self.path + "/{path:path}")
         self.path_regex = self._compiled.regex
         self.path_format = self._compiled.format
@@ -386,7 +441,7 @@ class Mount(BaseRoute):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] not in ("http", "websocket"):
             return Match.NONE, {}
-        route_path = get_route_path(scope)
+        route_path = _get_route_path(scope)
         params = _match_params(self._compiled, route_path, scope)
         if params is None:
             return Match.NONE, {}
@@ -429,6 +484,14 @@ class Mount(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
+    def _index_entry(self, scope_type: str) -> IndexEntry:
+        if type(self).matches is not Mount.matches:
+            return None
+        return self._compiled.key
+
+    def _mounted_app(self) -> ASGIApp | None:
+        return self._base_app
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self.app!r})"
 
@@ -436,19 +499,15 @@ class Mount(BaseRoute):
 def _request_host(scope: Scope) -> str | None:
     """The Host header without its port (``""`` when absent, ``None`` when malformed).
 
-    Only a clean ``host[:port]`` (a registered name, IPv4, or a bracketed IPv6 literal,
-    port <= 65535) is matched, with the validation ``request.url`` applies: anything
-    carrying userinfo, a path, a query or spaces matches no ``Host`` route.
+    Only a well-formed ``host[:port]`` (``asgi_core.hosts``: a registered name, IPv4,
+    or a bracketed IP literal, port <= 65535) is matched, as ``request.url`` validates
+    it: anything carrying userinfo, a path, a query or spaces matches no ``Host`` route.
     """
-    for key, value in scope.get("headers", ()):
-        if key == b"host":
-            host: str = value.decode("latin-1")
-            if not _is_valid_host(host):
-                return None
-            if host.startswith("["):
-                return host[: host.find("]") + 1]
-            return host.split(":", 1)[0]
-    return ""
+    value = find_header(scope.get("headers", ()), b"host")
+    if value is None:
+        return ""
+    parsed = parse_host(value.decode("latin-1"))
+    return None if parsed is None else parsed[0]
 
 
 class Host(BaseRoute):
@@ -504,5 +563,314 @@ class Host(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
+    def _mounted_app(self) -> ASGIApp | None:
+        return self.app
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
+
+
+class _RouteList(list[BaseRoute]):
+    """A list of routes that counts its mutations, so the router knows to re-index."""
+
+    version = 0
+
+    def _touch(self) -> None:
+        self.version += 1
+
+    def append(self, route: BaseRoute) -> None:
+        super().append(route)
+        self._touch()
+
+    def extend(self, routes: Iterable[BaseRoute]) -> None:
+        super().extend(routes)
+        self._touch()
+
+    def insert(self, index: SupportsIndex, route: BaseRoute) -> None:
+        super().insert(index, route)
+        self._touch()
+
+    def remove(self, route: BaseRoute) -> None:
+        super().remove(route)
+        self._touch()
+
+    def pop(self, index: SupportsIndex = -1) -> BaseRoute:
+        self._touch()
+        return super().pop(index)
+
+    def clear(self) -> None:
+        super().clear()
+        self._touch()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        super().sort(*args, **kwargs)
+        self._touch()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self._touch()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        self._touch()
+
+    def __delitem__(self, index: SupportsIndex | slice) -> None:
+        super().__delitem__(index)
+        self._touch()
+
+    def __iadd__(self, routes: Iterable[BaseRoute]) -> _RouteList:  # type: ignore[override,misc]
+        super().__iadd__(routes)
+        self._touch()
+        return self
+
+    def __imul__(self, count: SupportsIndex) -> _RouteList:
+        super().__imul__(count)
+        self._touch()
+        return self
+
+
+def _build_index(routes: Sequence[BaseRoute], scope_type: str) -> RouteIndex:
+    """Index the routes that can match a ``scope_type`` scope (see ``_index_entry``)."""
+    entries: list[tuple[int, IndexKey | None]] = []
+    for position, route in enumerate(routes):
+        entry = route._index_entry(scope_type)
+        if entry is not False:
+            entries.append((position, entry))
+    return RouteIndex(entries)
+
+
+def _fast_routes(routes: Sequence[BaseRoute]) -> list[Route | None]:
+    """Per position: the route if the router may use its ``_fast_match``.
+
+    That is a :class:`Route` whose ``matches`` and ``handle`` are ours, so the shortcut
+    changes nothing; any other route (or a subclass overriding either) is ``None``.
+    """
+    return [
+        route
+        if isinstance(route, Route)
+        and type(route).matches is Route.matches
+        and type(route).handle is Route.handle
+        else None
+        for route in routes
+    ]
+
+
+class Router:
+    """A routing table as an ASGI app, mountable anywhere.
+
+    The first route that fully matches handles the request, in declaration order. A
+    route that matches the path but not the method answers 405 (when nothing matches
+    fully); nothing matching answers 404 (``HTTPException(404)`` inside an app, so its
+    handlers render it). With ``redirect_slashes``, a path that matches only with (or
+    without) a trailing slash is redirected there; ``relative_redirects=True`` sends
+    a path-only ``Location`` (for proxies that terminate TLS).
+
+    Routes are compiled into an index, rebuilt whenever :attr:`routes` changes, so the
+    matching cost does not grow with the number of routes.
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[BaseRoute] | None = None,
+        redirect_slashes: bool = True,
+        default: ASGIApp | None = None,
+        lifespan: Callable[[Any], Any] | None = None,
+        *,
+        middleware: Sequence[MiddlewareEntry] | None = None,
+        relative_redirects: bool = False,
+    ) -> None:
+        self.routes = list(routes or ())
+        self.redirect_slashes = redirect_slashes
+        self.relative_redirects = relative_redirects
+        self.default: ASGIApp = self.not_found if default is None else default
+        self.lifespan_context: LifespanContext | None = (
+            None if lifespan is None else make_lifespan_context(lifespan)
+        )
+        self.middleware_stack: ASGIApp = _wrap(self.app, middleware)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routing table; changing it (or assigning a new list) re-indexes."""
+        return self._routes
+
+    @routes.setter
+    def routes(self, routes: Iterable[BaseRoute]) -> None:
+        self._routes = _RouteList(routes)
+        self._indexed_version = -1
+
+    def _reindex(self) -> None:
+        routes = self._routes
+        self._http_index = _build_index(routes, "http")
+        self._websocket_index = _build_index(routes, "websocket")
+        self._http_fast = _fast_routes(routes)
+        self._websocket_fast: list[Route | None] = [None] * len(routes)
+        self._indexed_version = routes.version
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.middleware_stack(scope, receive, send)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route one connection (the router without its middleware)."""
+        if "router" not in scope:
+            scope["router"] = self
+        routes = self._routes
+        if routes.version != self._indexed_version:
+            self._reindex()
+        scope_type = scope["type"]
+        if scope_type == "http":
+            index, fast = self._http_index, self._http_fast
+        elif scope_type == "websocket":
+            index, fast = self._websocket_index, self._websocket_fast
+        elif scope_type == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        else:
+            raise RuntimeError(f"Router cannot handle ASGI scope type {scope_type!r}.")
+        route_path = _get_route_path(scope) if scope.get("root_path") else scope["path"]
+        partials: list[BaseRoute] | None = None
+        partial_scope: Scope | None = None
+        for position in index.candidates(route_path):
+            fast_route = fast[position]
+            if fast_route is not None:
+                app = fast_route._fast_match(route_path, scope)
+                if app is not None:
+                    await app(scope, receive, send)
+                    return
+            route = routes[position]
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL:
+                if partials is None:
+                    partials, partial_scope = [route], child_scope
+                else:
+                    partials.append(route)
+        if partials is not None:
+            await self._partial(partials, partial_scope or {}, scope, receive, send)
+            return
+        if scope_type == "http" and route_path != "/":
+            location = self._redirect_location(scope, route_path, index)
+            if location is not None:
+                await RedirectResponse(url=location)(scope, receive, send)
+                return
+        await self.default(scope, receive, send)
+
+    async def _partial(
+        self,
+        partials: list[BaseRoute],
+        partial_scope: Scope,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """The path matched, the method did not: the first such route answers."""
+        scope.update(partial_scope)
+        first = partials[0]
+        if isinstance(first, Route) and type(first).handle is Route.handle:
+            # Allow lists every method some route of this path answers.
+            allowed: set[str] = set()
+            for route in partials:
+                if isinstance(route, Route):
+                    allowed |= route.methods or set()
+            await _method_not_allowed(", ".join(sorted(allowed)), scope, receive, send)
+            return
+        await first.handle(scope, receive, send)
+
+    def _redirect_location(self, scope: Scope, route_path: str, index: RouteIndex) -> str | None:
+        """Where ``redirect_slashes`` sends this request, if the other form matches."""
+        path: str = scope["path"]
+        if route_path.endswith("/"):
+            if not self.redirect_slashes:
+                return None
+            path = path.rstrip("/")
+        else:
+            path += "/"
+        redirect_scope = dict(scope)
+        redirect_scope["path"] = path
+        routes = self._routes
+        for position in index.candidates(_get_route_path(redirect_scope)):
+            route = routes[position]
+            if not self.redirect_slashes and not (
+                isinstance(route, Mount) and route.redirect_slash
+            ):
+                continue
+            if route.matches(redirect_scope)[0] is not Match.NONE:
+                break
+        else:
+            return None
+        quoted = quote(path, safe=_PATH_SAFE)
+        if self.relative_redirects and not quoted.startswith("//"):
+            query: bytes = scope.get("query_string", b"")
+            return quoted + ("?" + query.decode("latin-1") if query else "")
+        return str(URL(scope={**redirect_scope, "path": quoted, "root_path": ""}))
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The default of ``default``: 404 (or a WebSocket close)."""
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)
+            return
+        if "app" in scope:
+            raise HTTPException(status_code=404)
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+
+    async def lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle the ``lifespan`` scope: this router's lifespan and those of the
+        routers it mounts (through ``Mount``/``Host``, or an app's ``router``), outer
+        first, with ``scope["app"]`` (else the router) as the owner passed to the
+        outermost one (see ``asgi_routing._lifespan.run_lifespan``)."""
+        await run_lifespan(self._lifespan_contexts(scope.get("app", self)), scope, receive, send)
+
+    def _lifespan_contexts(self, app: Any) -> Iterator[tuple[Any, LifespanContext]]:
+        """``(owner, context)`` for this router and every Router it mounts, depth first."""
+        seen: set[int] = set()
+
+        def walk(owner: Any, router: Router) -> Iterator[tuple[Any, LifespanContext]]:
+            seen.add(id(router))
+            if router.lifespan_context is not None:
+                yield owner, router.lifespan_context
+            for route in router.routes:
+                mounted = route._mounted_app()
+                child = mounted if isinstance(mounted, Router) else getattr(mounted, "router", None)
+                if isinstance(child, Router) and id(child) not in seen:
+                    yield from walk(mounted, child)
+
+        return walk(app, self)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called ``name`` (``"mount:child"`` through mounts)."""
+        for route in self._routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+    def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
+        """Append a :class:`Mount`."""
+        self._routes.append(Mount(path, app=app, name=name))
+
+    def host(self, host: str, app: ASGIApp, name: str | None = None) -> None:
+        """Append a :class:`Host`."""
+        self._routes.append(Host(host, app=app, name=name))
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Append a :class:`Route`."""
+        route = Route(
+            path, endpoint, methods=methods, name=name, include_in_schema=include_in_schema
+        )
+        self._routes.append(route)
+
+    def add_websocket_route(
+        self, path: str, endpoint: Callable[..., Any], name: str | None = None
+    ) -> None:
+        """Append a :class:`WebSocketRoute`."""
+        self._routes.append(WebSocketRoute(path, endpoint, name=name))
