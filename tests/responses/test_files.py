@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import os
 import re
@@ -8,10 +9,18 @@ from typing import Any
 
 import anyio
 import pytest
-from asgi_driver import disconnect_when, idle_receive, make_scope, run
+from asgi_driver import (
+    call,
+    disconnect_when,
+    idle_receive,
+    make_scope,
+    recorder,
+    run,
+    websocket_scope,
+)
 
 from asgi_core.background import BackgroundTask
-from asgi_responses import FileResponse
+from asgi_responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +69,7 @@ async def test_media_type_guessing(tmp_path: Path) -> None:
     html = await run(FileResponse(tmp_path / "page.html"))
     assert html.header("content-type") == "text/html; charset=utf-8"
     unknown = await run(FileResponse(tmp_path / "blob.unknownext"))
-    assert unknown.header("content-type") == "text/plain; charset=utf-8"
+    assert unknown.header("content-type") == "application/octet-stream"
     by_name = await run(FileResponse(tmp_path / "blob.unknownext", filename="x.png"))
     assert by_name.header("content-type") == "image/png"
     explicit = await run(FileResponse(tmp_path / "page.html", media_type="application/x-a"))
@@ -136,21 +145,37 @@ async def test_large_file_is_chunked(tmp_path: Path) -> None:
 async def test_file_shrinking_while_sent(data_file: Path) -> None:
     response = FileResponse(data_file, stat_result=os.stat(data_file))
     data_file.write_bytes(b"short")
-    result = await run(response)
+    result, send = recorder()
+    with pytest.raises(RuntimeError, match="is shorter than expected"):
+        await response(make_scope(), idle_receive, send)
     assert result.header("content-length") == "1024"
-    assert result.body == b"short"
-    assert result.complete
+    assert result.body == b""  # never a body shorter than its Content-Length
 
 
-async def test_large_file_shrinking_while_sent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spec_version", ["2.3", "2.4"])
+async def test_large_file_shrinking_while_sent(tmp_path: Path, spec_version: str) -> None:
     path = tmp_path / "big.bin"
     path.write_bytes(b"x" * 200_000)
     response = FileResponse(path, stat_result=os.stat(path))
     path.write_bytes(b"y" * 70_000)
-    result = await run(response)
+    result, send = recorder()
+    scope = make_scope(asgi={"version": "3.0", "spec_version": spec_version})
+    with pytest.raises(RuntimeError, match="is shorter than expected"):
+        await response(scope, idle_receive, send)
     assert result.header("content-length") == "200000"
     assert result.body == b"y" * 70_000
-    assert result.complete
+    assert not result.complete
+
+
+async def test_multipart_part_shrinking_while_sent(data_file: Path) -> None:
+    response = FileResponse(data_file, stat_result=os.stat(data_file))
+    data_file.write_bytes(b"short")
+    result, send = recorder()
+    scope = make_scope(headers=[("Range", "bytes=0-1,1000-1010")])
+    with pytest.raises(RuntimeError, match="is shorter than expected"):
+        await response(scope, idle_receive, send)
+    assert result.status == 206
+    assert result.body == b""
 
 
 async def test_pathsend(data_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -299,7 +324,7 @@ def _expected_multipart(boundary: str, parts: list[tuple[int, int]], kind: str) 
             f"Content-Range: bytes {start}-{stop - 1}/1024\r\n\r\n"
         ).encode()
         out += CONTENT[start:stop] + b"\r\n"
-    return out + f"--{boundary}--\r\n".encode()
+    return out + f"--{boundary}--".encode()
 
 
 async def test_multiple_ranges(data_file: Path) -> None:
@@ -336,7 +361,7 @@ async def test_multiple_large_ranges(tmp_path: Path) -> None:
         f"--{boundary}\r\nContent-Type: application/octet-stream\r\n"
         f"Content-Range: bytes 100000-149999/150000\r\n\r\n"
     ).encode()
-    expected += big[100_000:] + f"\r\n--{boundary}--\r\n".encode()
+    expected += big[100_000:] + f"\r\n--{boundary}--".encode()
     assert result.body == expected
     assert result.header("content-length") == str(len(expected))
 
@@ -388,3 +413,119 @@ async def test_over_the_test_client(data_file: Path) -> None:
     reply = await AsyncTestClient(FileResponse(data_file)).get("/", headers={"Range": "bytes=1-2"})
     assert reply.status_code == 206
     assert reply.content == CONTENT[1:3]
+
+
+# ---- Starlette's surface: positional order, max_ranges, generate_multipart ----------
+
+
+def test_positional_order_is_starlettes(data_file: Path) -> None:
+    response = FileResponse(data_file, 201, {"x-a": "1"}, "text/csv", None, "a.csv", None, "inline")
+    assert response.status_code == 201
+    assert response.headers["content-disposition"] == 'inline; filename="a.csv"'
+    assert response.media_type == "text/csv"
+    with pytest.raises(TypeError):
+        FileResponse(data_file, 200, None, None, None, None, None, "inline", "HEAD")  # type: ignore[misc]
+
+
+async def test_max_ranges_can_be_lowered(data_file: Path) -> None:
+    class OneRange(FileResponse):
+        max_ranges = 1
+
+    assert FileResponse.max_ranges == 100
+    two = [("Range", "bytes=0-1,5-6")]
+    assert (await run(OneRange(data_file), headers=two)).status == 200
+    assert (await run(OneRange(data_file), headers=[("Range", "bytes=0-1")])).status == 206
+
+
+def test_generate_multipart(data_file: Path) -> None:
+    response = FileResponse(data_file)
+    length, part_head = response.generate_multipart([(0, 5), (10, 12)], "b0", 1024, "text/plain")
+    assert part_head(10, 12) == (
+        b"--b0\r\nContent-Type: text/plain\r\nContent-Range: bytes 10-11/1024\r\n\r\n"
+    )
+    body = part_head(0, 5) + b"x" * 5 + b"\r\n" + part_head(10, 12) + b"yy\r\n" + b"--b0--"
+    assert length == len(body)
+    assert response.generate_multipart([], "b0", 0, "text/plain")[0] == len(b"--b0--")
+
+
+def test_range_exceptions() -> None:
+    assert MalformedRangeHeader().content == "Malformed range header."
+    assert MalformedRangeHeader("Only bytes").content == "Only bytes"
+    assert RangeNotSatisfiable(1024).max_size == 1024
+
+
+# ---- ASGI spec 2.4 and WebSocket scopes -------------------------------------------
+
+
+def open_descriptors(path: Path) -> int:
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # the directory's own descriptor, gone
+            count += os.readlink(fd) == str(path)
+    return count
+
+
+async def never_called() -> dict[str, Any]:
+    raise AssertionError("receive() must not be polled from ASGI spec 2.4 on")
+
+
+SPEC_2_4 = {"version": "3.0", "spec_version": "2.4"}
+
+
+async def test_from_spec_2_4_receive_is_not_polled(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * 200_000)
+    result = await run(FileResponse(path), receive=never_called, asgi=SPEC_2_4)
+    assert result.body == b"x" * 200_000
+    assert result.complete
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+async def test_from_spec_2_4_a_send_oserror_closes_the_file_and_propagates(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"x" * 200_000)
+    ran: list[int] = []
+    sends = 0
+
+    async def send(message: Any) -> None:
+        nonlocal sends
+        sends += 1
+        if sends == 3:
+            assert open_descriptors(path) == 1
+            raise OSError("connection reset")
+
+    response = FileResponse(path, background=BackgroundTask(ran.append, 1))
+    with pytest.raises(OSError, match="connection reset"):
+        await response(make_scope(asgi=SPEC_2_4), never_called, send)
+    assert sends == 3
+    assert open_descriptors(path) == 0
+    assert ran == []  # the response did not complete
+
+
+async def test_from_spec_2_4_small_files_and_errors_at_start(data_file: Path) -> None:
+    _, send = recorder(OSError("gone"))
+    with pytest.raises(OSError, match="gone"):
+        await FileResponse(data_file)(make_scope(asgi=SPEC_2_4), never_called, send)
+    ok = await run(FileResponse(data_file), receive=never_called, asgi=SPEC_2_4)
+    assert ok.body == CONTENT
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.4"])
+async def test_on_a_websocket_scope_it_is_a_denial_response(data_file: Path, version: str) -> None:
+    ran: list[int] = []
+    response = FileResponse(data_file, background=BackgroundTask(ran.append, 1))
+    scope = websocket_scope(
+        asgi={"version": "3.0", "spec_version": version},
+        extensions={"http.response.pathsend": {}, "websocket.http.response": {}},
+    )
+    messages = await call(response, scope, never_called)
+    assert [m["type"] for m in messages] == [
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ]
+    assert messages[0]["status"] == 200
+    assert messages[1]["body"] == CONTENT
+    assert ran == [1]

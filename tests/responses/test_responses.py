@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import array
 import datetime
 import email.utils
 import time
+from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from asgi_responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    responses,
 )
 from asgi_testkit import AsyncTestClient
 
@@ -59,6 +62,17 @@ def test_memoryview_body() -> None:
     response = Response(memoryview(b"abc"))
     assert bytes(response.body) == b"abc"
     assert response.headers["content-length"] == "3"
+
+
+def test_memoryview_content_length_counts_bytes() -> None:
+    numbers = memoryview(array.array("i", [1, 2, 3]))
+    response = Response(numbers)
+    assert response.headers["content-length"] == str(numbers.nbytes)
+    assert bytes(response.body) == numbers.tobytes()
+    strided = memoryview(b"abcdef")[::2]  # not contiguous: copied
+    every_other = Response(strided)
+    assert every_other.body == b"ace"
+    assert every_other.headers["content-length"] == "3"
 
 
 def test_other_content_is_rendered_as_text() -> None:
@@ -122,6 +136,30 @@ def test_json_is_compact_and_unicode() -> None:
     response = JSONResponse({"a": [1, 2], "é": None})
     assert response.body == '{"a":[1,2],"é":null}'.encode()
     assert response.headers["content-type"] == "application/json"
+
+
+def test_json_content_is_required() -> None:
+    with pytest.raises(TypeError):
+        JSONResponse()  # type: ignore[call-arg]
+    ran: list[int] = []
+    response = JSONResponse(
+        [1],
+        202,
+        {"x-a": "1"},
+        "application/problem+json",
+        BackgroundTask(ran.append, 1),
+    )
+    assert (response.status_code, response.body) == (202, b"[1]")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.background is not None
+    assert JSONResponse(None).body == b"null"
+
+
+def test_content_type_aliases() -> None:
+    assert responses.Content == str | bytes | memoryview
+    assert responses.SyncContentStream == Iterable[responses.Content]
+    assert responses.AsyncContentStream == AsyncIterable[responses.Content]
+    assert responses.ContentStream == responses.AsyncContentStream | responses.SyncContentStream
 
 
 def test_json_refuses_nan() -> None:
@@ -270,6 +308,16 @@ def test_delete_cookie() -> None:
     value = response.headers["set-cookie"]
     assert value.startswith('a=""; Domain=e.com; expires=')
     assert value.endswith(" GMT; HttpOnly; Max-Age=0; Path=/p; SameSite=lax; Secure")
+
+
+@pytest.mark.parametrize(
+    "response",
+    [Response(), HTMLResponse(), PlainTextResponse(), JSONResponse(None), RedirectResponse("/")],
+)
+def test_delete_cookie_partitioned(response: Response) -> None:
+    response.delete_cookie("a", secure=True, samesite="none", partitioned=True)
+    value = response.headers["set-cookie"]
+    assert "; Max-Age=0; Partitioned; Path=/; SameSite=none; Secure" in value
 
 
 # ---- sending --------------------------------------------------------------------

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import errno
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asgi_driver import make_scope, queue_receive, recorder, run
+from asgi_driver import make_scope, queue_receive, recorder, run, run_websocket
 
+from asgi_core.datastructures import Headers
 from asgi_core.exceptions import HTTPException
 from asgi_responses import FileResponse, Response
-from asgi_responses.staticfiles import StaticFiles
+from asgi_responses.staticfiles import NotModifiedResponse, StaticFiles
 from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
@@ -111,11 +114,28 @@ async def test_errors_raise_inside_an_app(site: Path) -> None:
     assert info.value.status_code == 404
 
 
-async def test_only_http(site: Path) -> None:
-    result, send = recorder()
-    with pytest.raises(RuntimeError, match="only serves HTTP"):
-        await StaticFiles(directory=site)(make_scope(type="websocket"), queue_receive([]), send)
-    assert result.messages == []
+async def test_get_response_raises_404_for_missing_and_escaping_paths(site: Path) -> None:
+    app = StaticFiles(directory=site, html=True)
+    scope = make_scope()
+    for path in ("/nope.txt", "/../secret.txt", "/outside.txt", "/a\\b"):
+        with pytest.raises(HTTPException) as info:
+            await StaticFiles(directory=site).get_response(path, scope)
+        assert info.value.status_code == 404, path
+    # html mode: a missing file is the 404 page, an escaping path is still the exception
+    page = await app.get_response("/nope.txt", scope)
+    assert page.status_code == 404
+    with pytest.raises(HTTPException):
+        await app.get_response("/../secret.txt", scope)
+
+
+async def test_websocket_is_closed_normally(site: Path) -> None:
+    messages = await run_websocket(StaticFiles(directory=site), "/hello.txt")
+    assert messages == [{"type": "websocket.close", "code": 1000, "reason": ""}]
+
+
+async def test_lifespan_is_refused(site: Path) -> None:
+    with pytest.raises(RuntimeError, match="only serves HTTP, not 'lifespan'"):
+        await StaticFiles(directory=site)({"type": "lifespan"}, queue_receive([]), recorder()[1])
 
 
 async def test_html_mode(site: Path) -> None:
@@ -181,11 +201,151 @@ async def test_conditional_and_range_requests(site: Path) -> None:
     assert (part.status, part.body) == (206, b"ell")
 
 
+async def test_not_modified_keeps_only_the_304_headers(site: Path) -> None:
+    class Cached(StaticFiles):
+        def file_response(
+            self, full_path: Any, stat_result: os.stat_result, scope: Any, status_code: int = 200
+        ) -> Response:
+            response = super().file_response(full_path, stat_result, scope, status_code)
+            response.headers["Cache-Control"] = "max-age=60"
+            return response
+
+    app = Cached(directory=site)
+    etag = (await run(app, path="/hello.txt")).header("etag")
+    assert etag is not None
+    result = await run(app, path="/hello.txt", headers=[("If-None-Match", f'W/{etag}, "x"')])
+    assert result.status == 304
+    assert result.raw_headers == [(b"etag", etag.encode()), (b"cache-control", b"max-age=60")]
+    since = (await run(app, path="/hello.txt")).header("last-modified")
+    assert since is not None
+    by_date = await run(app, path="/hello.txt", headers=[("If-Modified-Since", since)])
+    assert by_date.status == 304
+    # RFC 9110: a failed If-Match is a 412, whatever If-None-Match says
+    failed = await run(
+        app, path="/hello.txt", headers=[("If-Match", '"other"'), ("If-None-Match", etag)]
+    )
+    assert failed.status == 412
+    changed = await run(app, path="/hello.txt", headers=[("If-None-Match", '"other"')])
+    assert (changed.status, changed.body) == (200, b"hello")
+
+
+async def test_is_not_modified(site: Path) -> None:
+    app = StaticFiles(directory=site)
+    date = "Sun, 06 Nov 1994 08:49:37 GMT"
+    response = Headers({"etag": '"a"', "last-modified": date})
+    assert app.is_not_modified(response, Headers({"if-none-match": "*"}))
+    assert app.is_not_modified(response, Headers({"if-none-match": '"b", W/"a"'}))
+    assert not app.is_not_modified(response, Headers({"if-none-match": '"b"'}))
+    assert app.is_not_modified(response, Headers({"if-modified-since": date}))
+    assert not app.is_not_modified(response, Headers({"if-modified-since": "garbage"}))
+    assert not app.is_not_modified(response, Headers({}))
+    for undated in (Headers({"etag": '"a"'}), Headers({"last-modified": "garbage"})):
+        assert not app.is_not_modified(undated, Headers({"if-modified-since": date}))
+
+
+async def test_is_not_modified_can_be_overridden(site: Path) -> None:
+    class Always(StaticFiles):
+        def is_not_modified(self, response_headers: Headers, request_headers: Headers) -> bool:
+            return True
+
+    result = await run(Always(directory=site), path="/hello.txt")
+    assert (result.status, result.body) == (304, b"")
+    html = await run(Always(directory=site, html=True), path="/nope")
+    assert html.status == 404  # only a 200 can become a 304
+
+
+def test_not_modified_response() -> None:
+    headers = Headers(
+        raw=[
+            (b"content-type", b"text/plain"),
+            (b"etag", b'"a"'),
+            (b"vary", b"accept"),
+            (b"vary", b"origin"),
+            (b"last-modified", b"x"),
+        ]
+    )
+    response = NotModifiedResponse(headers)
+    assert response.status_code == 304
+    assert response.body == b""
+    assert response.raw_headers == [(b"etag", b'"a"'), (b"vary", b"accept"), (b"vary", b"origin")]
+
+
 async def test_check_dir(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="does not exist"):
         StaticFiles(directory=tmp_path / "missing")
     app = StaticFiles(directory=tmp_path / "missing", check_dir=False)
+    assert app.config_checked is False
+    with pytest.raises(RuntimeError, match=r"StaticFiles directory '.*missing' does not exist\."):
+        await run(app, path="/x")
+    assert app.config_checked is False  # checked again on the next request
+    (tmp_path / "missing").write_text("a file")
+    with pytest.raises(RuntimeError, match=r"StaticFiles path '.*missing' is not a directory\."):
+        await run(app, path="/x")
+
+
+async def test_config_is_checked_once(tmp_path: Path) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    app = StaticFiles(directory=folder)
     assert (await run(app, path="/x")).status == 404
+    assert app.config_checked is True
+    folder.rmdir()
+    assert (await run(app, path="/x")).status == 404
+    only_packages = StaticFiles(packages=[])
+    await only_packages.check_config()  # nothing to check without a directory
+
+
+async def test_lookup_path(site: Path) -> None:
+    app = StaticFiles(directory=site)
+    full_path, stat_result = app.lookup_path("sub/deep.css")
+    assert full_path == str(site / "sub" / "deep.css")
+    assert stat_result is not None
+    assert stat_result.st_size == 6
+    for path in ("nope", "../secret.txt", "outside.txt", "a\\b", "x\0", "C:/w", "\ud800"):
+        assert app.lookup_path(path) == ("", None), path
+    assert app.lookup_path("hello.txt/x") == ("", None)  # a file used as a directory
+    assert app.lookup_path("x" * 5000) == ("", None)  # a name too long
+
+
+async def test_lookup_path_can_be_overridden(site: Path) -> None:
+    class Aliased(StaticFiles):
+        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+            return super().lookup_path("hello.txt" if path == "greeting" else path)
+
+    result = await run(Aliased(directory=site), path="/greeting")
+    assert (result.status, result.body) == (200, b"hello")
+
+
+@pytest.fixture
+def failing_stat(monkeypatch: pytest.MonkeyPatch, site: Path) -> Callable[[int], None]:
+    """Make os.stat fail with `code` for site/hello.txt only."""
+
+    def arrange(code: int) -> None:
+        real_stat = os.stat
+        target = str(site / "hello.txt")
+
+        def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+            if str(path) == target:
+                raise OSError(code, os.strerror(code), str(path))
+            return real_stat(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "stat", stat)
+
+    return arrange
+
+
+async def test_unexpected_filesystem_error_propagates(
+    site: Path, failing_stat: Callable[[int], None]
+) -> None:
+    failing_stat(errno.EIO)
+    with pytest.raises(OSError, match="Input/output error"):
+        await run(StaticFiles(directory=site), path="/hello.txt")
+
+
+async def test_permission_error_is_404(site: Path, failing_stat: Callable[[int], None]) -> None:
+    failing_stat(errno.EACCES)
+    result = await run(StaticFiles(directory=site), path="/hello.txt")
+    assert (result.status, result.body) == (404, b"Not Found")
 
 
 @pytest.fixture
@@ -257,9 +417,15 @@ async def test_file_response_can_be_overridden(site: Path) -> None:
 
 async def test_over_the_test_client(site: Path) -> None:
     app = StaticFiles(directory=site, html=True)
-    async with AsyncTestClient(app, follow_redirects=False) as http:
+    # Not entered with `async with`: a bare StaticFiles has no lifespan.
+    http = AsyncTestClient(app, follow_redirects=False)
+    try:
         assert (await http.get("/hello.txt")).text == "hello"
         redirect = await http.get("/sub")
         assert redirect.status_code == 307
         assert redirect.headers["location"] == "/sub/"
         assert (await http.get("/sub/")).text == "<h1>sub</h1>"
+        missing = await http.get("/nope")
+        assert (missing.status_code, missing.text) == (404, "<h1>missing</h1>")
+    finally:
+        await http.aclose()

@@ -15,6 +15,7 @@ from asgi_core.datastructures import URLPath
 from asgi_core.requests import Request
 from asgi_responses import HTMLResponse
 from asgi_responses.templating import Jinja2Templates
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
 
@@ -117,6 +118,26 @@ async def test_debug_extension(folder: Path) -> None:
     assert messages[0]["info"]["template"].name == "plain.txt"
     assert messages[0]["info"]["context"]["request"].url.path == "/here"
     assert [m["type"] for m in messages[1:]] == ["http.response.start", "http.response.body"]
+
+
+async def test_no_debug_message_without_the_extension(folder: Path) -> None:
+    response = Jinja2Templates(folder).TemplateResponse(make_request(), "plain.txt", {"name": "x"})
+    messages = await call(response, make_scope("GET", "/"), queue_receive([]))
+    assert [m["type"] for m in messages] == ["http.response.start", "http.response.body"]
+
+
+async def test_debug_info_over_the_test_client(folder: Path) -> None:
+    templates = Jinja2Templates(folder)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        response = templates.TemplateResponse(request, "page.html", {"name": "Ada"})
+        await response(scope, receive, send)
+
+    reply = await AsyncTestClient(app).get("/hi")
+    assert reply.text == "<p>Ada</p><p>/hi</p>"
+    assert reply.template.name == "page.html"  # type: ignore[attr-defined]
+    assert reply.context["name"] == "Ada"  # type: ignore[attr-defined]
 
 
 def test_missing_jinja2_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

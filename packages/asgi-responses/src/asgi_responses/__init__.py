@@ -12,13 +12,15 @@ from asgi_responses.responses import (
     FileResponse,
     HTMLResponse,
     JSONResponse,
+    MalformedRangeHeader,
     PlainTextResponse,
+    RangeNotSatisfiable,
     RedirectResponse,
     Response,
     StreamingResponse,
 )
 from asgi_responses.sse import EventSourceResponse, ServerSentEvent
-from asgi_responses.staticfiles import StaticFiles
+from asgi_responses.staticfiles import NotModifiedResponse, StaticFiles
 
 __version__ = "0.1.0"
 
@@ -27,7 +29,10 @@ __all__ = [
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",
+    "MalformedRangeHeader",
+    "NotModifiedResponse",
     "PlainTextResponse",
+    "RangeNotSatisfiable",
     "RedirectResponse",
     "Response",
     "ServerSentEvent",

@@ -17,7 +17,15 @@ import re
 import secrets
 import stat
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from mimetypes import guess_type
 from typing import Any, Literal
 from urllib.parse import quote
@@ -30,23 +38,32 @@ from asgi_core.datastructures import URL, MutableHeaders
 from asgi_core.requests import ClientDisconnect
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_responses._disposition import content_disposition
-from asgi_responses._ranges import evaluate_preconditions, if_range_matches, parse_range
+from asgi_responses._ranges import (
+    MAX_RANGES,
+    evaluate_preconditions,
+    if_range_matches,
+    parse_range,
+)
 
 __all__ = [
     "FileResponse",
     "HTMLResponse",
     "JSONResponse",
+    "MalformedRangeHeader",
     "PlainTextResponse",
+    "RangeNotSatisfiable",
     "RedirectResponse",
     "Response",
     "StreamingResponse",
 ]
 
+# What a streamed body is made of (type aliases, as in Starlette).
 Content = str | bytes | memoryview
-ContentStream = AsyncIterable[Content] | Iterable[Content]
+SyncContentStream = Iterable[Content]
+AsyncContentStream = AsyncIterable[Content]
+ContentStream = AsyncContentStream | SyncContentStream
 
 _NO_BODY_STATUS = frozenset({204, 304})
-_BYTES_LIKE = (bytes, memoryview)
 
 # JSONResponse's encoder, built once (``json.dumps`` with options builds one per call).
 # Encoding keeps no state between calls, so one instance serves every response.
@@ -127,8 +144,11 @@ class Response:
             return content.encode(self.charset)
         if content is None:
             return b""
-        if isinstance(content, _BYTES_LIKE):
+        if isinstance(content, bytes):
             return content
+        if isinstance(content, memoryview):
+            # One byte per element, so that len() (Content-Length) counts bytes.
+            return content.cast("B") if content.c_contiguous else content.tobytes()
         return str(content).encode(self.charset)
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
@@ -213,8 +233,9 @@ class Response:
         secure: bool = False,
         httponly: bool = False,
         samesite: Literal["lax", "strict", "none"] | None = "lax",
+        partitioned: bool = False,
     ) -> None:
-        """Expire the cookie ``key`` (same path and domain as when it was set)."""
+        """Expire the cookie ``key`` (same path, domain and partition as when it was set)."""
         self.set_cookie(
             key,
             max_age=0,
@@ -224,6 +245,7 @@ class Response:
             secure=secure,
             httponly=httponly,
             samesite=samesite,
+            partitioned=partitioned,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -261,6 +283,22 @@ class JSONResponse(Response):
 
     media_type = "application/json"
 
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        # Response.__init__'s work, inline: no extra call on the most common response.
+        self.status_code = status_code
+        if media_type is not None:
+            self.media_type = media_type
+        self.background = background
+        self.body = self.render(content)
+        self.init_headers(headers)
+
     def render(self, content: Any) -> bytes:
         return _JSON_ENCODER.encode(content).encode("utf-8")
 
@@ -290,13 +328,17 @@ class StreamingResponse(Response):
     """A response whose body comes from an iterator, sent chunk by chunk.
 
     ``content`` is an async or sync iterable of ``str``, ``bytes`` or ``memoryview``;
-    sync iterables are advanced in a worker thread. When the client disconnects (an
-    ``http.disconnect`` message, or ``send`` raising ``OSError`` as ASGI 2.4 servers do)
-    streaming stops and the iterator is closed. The background task runs afterwards
-    in both cases, so it can release resources the stream used.
+    sync iterables are advanced in a worker thread. The iterator is always closed when
+    the response ends, however it ends (its ``finally`` blocks run).
+
+    Client disconnects follow the server's ASGI spec version: below 2.4, an
+    ``http.disconnect`` message (see :meth:`listen_for_disconnect`) stops streaming
+    quietly and ``background`` runs; from 2.4 on, ``receive`` is not polled, and a
+    ``send`` raising ``OSError`` raises :class:`~asgi_core.requests.ClientDisconnect`.
+    On a WebSocket scope the response is sent as a denial response.
     """
 
-    body_iterator: AsyncIterable[Content]
+    body_iterator: AsyncContentStream
 
     def __init__(
         self,
@@ -306,7 +348,7 @@ class StreamingResponse(Response):
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> None:
-        self._sync_iterator: Iterable[Content] | None = None
+        self._sync_iterator: SyncContentStream | None = None
         if isinstance(content, AsyncIterable):
             self.body_iterator = content
         else:
@@ -317,6 +359,11 @@ class StreamingResponse(Response):
             self.media_type = media_type
         self.background = background
         self.init_headers(headers)
+
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        """Return once ``receive`` delivers ``http.disconnect``."""
+        while (await receive())["type"] != "http.disconnect":
+            pass
 
     async def _start(self, send: Send) -> None:
         await send(
@@ -344,40 +391,77 @@ class StreamingResponse(Response):
                 await run_in_threadpool(close)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        http = scope["type"] == "http"
+        if not http:
+            send = _websocket_denial(send)
+        listens = _listens_for_disconnect(scope)
         try:
-            if scope.get("method") == "HEAD":
+            if http and scope.get("method") == "HEAD":
                 await self._start(send)
                 await send({"type": "http.response.body", "body": b""})
+            elif http and listens:
+                await _run_until(
+                    functools.partial(self.listen_for_disconnect, receive),
+                    functools.partial(self.stream_response, send),
+                )
             else:
-                await _run_until_disconnect(receive, lambda: self.stream_response(send))
-        except (OSError, ClientDisconnect):
-            pass
+                await self.stream_response(send)
+        except OSError as exc:
+            if not listens:
+                raise ClientDisconnect() from exc
+        except ClientDisconnect:
+            if not listens:
+                raise
         finally:
             await self._close_iterator()
         if self.background is not None:
             await self.background()
 
 
+class MalformedRangeHeader(Exception):
+    """A ``Range`` header that does not follow the grammar of RFC 9110.
+
+    ``content`` is the message. :class:`FileResponse` never answers 400 for it: RFC 9110
+    lets a server ignore such a header, and it does (the whole file, 200).
+    """
+
+    def __init__(self, content: str = "Malformed range header.") -> None:
+        self.content = content
+
+
+class RangeNotSatisfiable(Exception):
+    """No range of a ``Range`` header overlaps a file of ``max_size`` bytes (416)."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+
+
 class FileResponse(Response):
     """Send the file at ``path``.
 
-    The media type is guessed from ``filename`` or ``path`` (``text/plain`` when
-    unknown). With ``filename``, a ``Content-Disposition`` header (RFC 6266, UTF-8
-    names in ``filename*``) of ``content_disposition_type`` is added.
+    The media type is guessed from ``filename`` or ``path`` (``application/octet-stream``
+    when unknown). With ``filename``, a ``Content-Disposition`` header (RFC 6266, UTF-8
+    names in ``filename*``) of ``content_disposition_type`` is added. ``method``
+    (keyword only) answers as if the request had that method (``"HEAD"``: no body).
 
     Headers: ``Content-Length``, ``Last-Modified``, ``Accept-Ranges: bytes`` and a
     strong ``ETag`` made of the modification time (ns) and size. For a 200 answer to
     GET or HEAD it honours If-Match, If-Unmodified-Since (412), If-None-Match and
     If-Modified-Since (304), in RFC 9110 order, then Range with If-Range: one range
     gives a 206, several a ``multipart/byteranges`` 206, none satisfiable a 416.
-    A Range header that is malformed or has more than 100 parts is ignored (200).
+    A Range header that is malformed or has more than :attr:`max_ranges` parts is
+    ignored (200).
 
-    A missing path raises ``RuntimeError``. The file is read off the event loop in
-    64 KiB chunks, or handed to the server with the ``http.response.pathsend``
-    extension when the scope advertises it.
+    A missing path raises ``RuntimeError``, and so does a file found shorter than its
+    size while it is sent. The file is read off the event loop in 64 KiB chunks, or
+    handed to the server with the ``http.response.pathsend`` extension when the scope
+    advertises it. Below ASGI spec 2.4, ``http.disconnect`` stops the transfer quietly;
+    from 2.4 on, ``receive`` is not polled and an ``OSError`` from ``send`` propagates
+    (the file is closed first). On a WebSocket scope the file is a denial response.
     """
 
     chunk_size = 64 * 1024
+    max_ranges = MAX_RANGES
 
     def __init__(
         self,
@@ -388,15 +472,16 @@ class FileResponse(Response):
         background: BackgroundTask | None = None,
         filename: str | None = None,
         stat_result: os.stat_result | None = None,
-        method: str | None = None,
         content_disposition_type: str = "attachment",
+        *,
+        method: str | None = None,
     ) -> None:
         self.path = path
         self.status_code = status_code
         self.filename = filename
         self.method = method
         if media_type is None:
-            media_type = guess_type(filename or path)[0] or "text/plain"
+            media_type = guess_type(filename or path)[0] or "application/octet-stream"
         self.media_type = media_type
         self.background = background
         self.init_headers(headers)
@@ -423,6 +508,32 @@ class FileResponse(Response):
             etag = f'"{stat_result.st_mtime_ns:x}-{size:x}"'
             self.raw_headers.append((b"etag", etag.encode("latin-1")))
 
+    def generate_multipart(
+        self,
+        ranges: Sequence[tuple[int, int]],
+        boundary: str,
+        max_size: int,
+        content_type: str,
+    ) -> tuple[int, Callable[[int, int], bytes]]:
+        """The ``Content-Length`` of a ``multipart/byteranges`` body holding the
+        half-open ``ranges`` of a ``max_size``-byte file, and the function giving the
+        head of the part for ``(start, end)``.
+
+        Each part is its head, the bytes, then CRLF; the body ends with
+        ``--boundary--``.
+        """
+
+        def part_head(start: int, end: int) -> bytes:
+            return (
+                f"--{boundary}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Range: bytes {start}-{end - 1}/{max_size}\r\n\r\n"
+            ).encode("latin-1")
+
+        length = len(boundary) + 4  # the closing --boundary--
+        for start, end in ranges:
+            length += len(part_head(start, end)) + end - start + 2
+        return length, part_head
+
     def _stat_and_read(self, read: bool) -> tuple[os.stat_result, bytes | None]:
         """Stat the file and, with ``read``, read it whole if it fits in one chunk:
         one worker-thread call does both."""
@@ -438,7 +549,14 @@ class FileResponse(Response):
         return stat_result, body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        http = scope["type"] == "http"
+        if not http:
+            send = _websocket_denial(send)
+        listens = _listens_for_disconnect(scope)
+        if listens:
+            send = _quiet(send)
         method = (self.method or scope.get("method") or "GET").upper()
+        pathsend = http and _PATHSEND in scope.get("extensions", {})
         request: dict[bytes, str] = {}
         if self.status_code == 200 and method in ("GET", "HEAD"):
             for name, value in scope.get("headers", ()):
@@ -449,27 +567,31 @@ class FileResponse(Response):
         body = None
         if stat_result is None:
             # When the whole file goes in the body, one thread hop stats and reads it.
-            read = not request and method != "HEAD" and _PATHSEND not in scope.get("extensions", {})
+            read = not request and method != "HEAD" and not pathsend
             found = await anyio.to_thread.run_sync(self._stat_and_read, read)
             stat_result = self.stat_result = found[0]
             body = found[1]
             self.set_stat_headers(stat_result)
+        # ``receive`` is polled for http.disconnect below ASGI 2.4 only.
+        watch = receive if http and listens else None
         try:
             if request:
-                await self._answer_conditionally(scope, receive, send, method, stat_result, request)
+                await self._answer_conditionally(
+                    watch, send, method, pathsend, stat_result, request
+                )
             else:
-                await self._send_whole(scope, receive, send, method, stat_result.st_size, body)
+                await self._send_whole(watch, send, method, pathsend, stat_result.st_size, body)
         except ClientDisconnect:
-            pass
+            pass  # only raised by _quiet(send): the client left (below ASGI 2.4)
         if self.background is not None:
             await self.background()
 
     async def _answer_conditionally(
         self,
-        scope: Scope,
-        receive: Receive,
+        receive: Receive | None,
         send: Send,
         method: str,
+        pathsend: bool,
         stat_result: os.stat_result,
         request: dict[bytes, str],
     ) -> None:
@@ -500,9 +622,9 @@ class FileResponse(Response):
         if range_header is not None and (
             if_range is None or if_range_matches(if_range, etag, mtime)
         ):
-            ranges = parse_range(range_header, size)
+            ranges = parse_range(range_header, size, self.max_ranges)
         if ranges is None:
-            await self._send_whole(scope, receive, send, method, size)
+            await self._send_whole(receive, send, method, pathsend, size)
         elif not ranges:
             headers = [
                 (b"content-range", f"bytes */{size}".encode("latin-1")),
@@ -519,40 +641,47 @@ class FileResponse(Response):
 
     async def _send_whole(
         self,
-        scope: Scope,
-        receive: Receive,
+        receive: Receive | None,
         send: Send,
         method: str,
+        pathsend: bool,
         size: int,
         body: bytes | None = None,
     ) -> None:
-        await _start(send, self.status_code, self.raw_headers)
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         if method == "HEAD":
-            await _send(send, {"type": "http.response.body", "body": b""})
+            await send({"type": "http.response.body", "body": b""})
         elif body is not None:
-            await _send(send, {"type": "http.response.body", "body": body})
-        elif _PATHSEND in scope.get("extensions", {}):
+            await send({"type": "http.response.body", "body": body})
+        elif pathsend:
             path = os.path.abspath(self.path)  # noqa: ASYNC240 - no I/O beyond getcwd()
-            await _send(send, {"type": _PATHSEND, "path": path})
+            await send({"type": _PATHSEND, "path": path})
         else:
             await self._send_file(receive, send, [(b"", 0, size)], b"")
 
     async def _send_range(
-        self, receive: Receive, send: Send, method: str, part: tuple[int, int], size: int
+        self,
+        receive: Receive | None,
+        send: Send,
+        method: str,
+        part: tuple[int, int],
+        size: int,
     ) -> None:
         start, stop = part
         headers = self._headers_without(b"content-length")
         headers.append((b"content-length", str(stop - start).encode("latin-1")))
         headers.append((b"content-range", f"bytes {start}-{stop - 1}/{size}".encode("latin-1")))
-        await _start(send, 206, headers)
+        await send({"type": "http.response.start", "status": 206, "headers": headers})
         if method == "HEAD":
-            await _send(send, {"type": "http.response.body", "body": b""})
+            await send({"type": "http.response.body", "body": b""})
         else:
             await self._send_file(receive, send, [(b"", start, stop)], b"")
 
     async def _send_multipart(
         self,
-        receive: Receive,
+        receive: Receive | None,
         send: Send,
         method: str,
         ranges: list[tuple[int, int]],
@@ -560,59 +689,64 @@ class FileResponse(Response):
     ) -> None:
         boundary = secrets.token_hex(16)
         content_type = dict(self.raw_headers).get(b"content-type", b"application/octet-stream")
-        part_type = b"Content-Type: " + content_type + b"\r\n"
-        parts = [
-            (
-                b"--%s\r\n%sContent-Range: bytes %d-%d/%d\r\n\r\n"
-                % (boundary.encode("ascii"), part_type, start, stop - 1, size),
-                start,
-                stop,
-            )
-            for start, stop in ranges
-        ]
-        trailer = b"--%s--\r\n" % boundary.encode("ascii")
-        length = len(trailer) + sum(len(head) + stop - start + 2 for head, start, stop in parts)
+        length, part_head = self.generate_multipart(
+            ranges, boundary, size, content_type.decode("latin-1")
+        )
+        parts = [(part_head(start, stop), start, stop) for start, stop in ranges]
         headers = self._headers_without(b"content-length", b"content-type")
         headers.append((b"content-length", str(length).encode("latin-1")))
         headers.append(
             (b"content-type", f"multipart/byteranges; boundary={boundary}".encode("latin-1"))
         )
-        await _start(send, 206, headers)
+        await send({"type": "http.response.start", "status": 206, "headers": headers})
         if method == "HEAD":
-            await _send(send, {"type": "http.response.body", "body": b""})
+            await send({"type": "http.response.body", "body": b""})
         else:
-            await self._send_file(receive, send, parts, trailer)
+            await self._send_file(receive, send, parts, f"--{boundary}--".encode("latin-1"))
 
     async def _send_file(
-        self, receive: Receive, send: Send, parts: list[tuple[bytes, int, int]], trailer: bytes
+        self,
+        receive: Receive | None,
+        send: Send,
+        parts: list[tuple[bytes, int, int]],
+        trailer: bytes,
     ) -> None:
         """Send each part (a prefix, then bytes ``[start, stop)`` of the file), then
-        ``trailer``; stop early if the client disconnects."""
+        ``trailer``. With ``receive``, stop quietly if the client disconnects."""
         multipart = bool(trailer)
         chunk_size = self.chunk_size
         if sum(stop - start for _, start, stop in parts) <= chunk_size:
             body = await anyio.to_thread.run_sync(self._read_parts, parts, trailer)
-            await _send(send, {"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": body})
             return
 
         async def stream() -> None:
-            async with await anyio.open_file(self.path, "rb") as file:
+            file = await anyio.open_file(self.path, "rb")
+            try:
                 for head, start, stop in parts:
                     if head:
-                        await _send(send, _more(head))
+                        await send(_more(head))
                     await file.seek(start)
                     remaining = stop - start
                     while remaining > 0:
                         chunk = await file.read(min(chunk_size, remaining))
-                        if not chunk:  # the file shrank since it was measured
-                            break
+                        if not chunk:
+                            raise RuntimeError(
+                                f"File at path {self.path} is shorter than expected."
+                            )
                         remaining -= len(chunk)
-                        await _send(send, _more(chunk))
+                        await send(_more(chunk))
                     if multipart:
-                        await _send(send, _more(b"\r\n"))
-            await _send(send, {"type": "http.response.body", "body": trailer})
+                        await send(_more(b"\r\n"))
+            finally:
+                with anyio.CancelScope(shield=True):  # close even when cancelled
+                    await file.aclose()
+            await send({"type": "http.response.body", "body": trailer})
 
-        await _run_until_disconnect(receive, stream)
+        if receive is None:
+            await stream()
+        else:
+            await _run_until(functools.partial(_wait_for_disconnect, receive), stream)
 
     def _read_parts(self, parts: list[tuple[bytes, int, int]], trailer: bytes) -> bytes:
         """A small body read whole, in a single worker-thread call."""
@@ -621,19 +755,22 @@ class FileResponse(Response):
             for head, start, stop in parts:
                 out.append(head)
                 file.seek(start)
-                out.append(file.read(stop - start))
+                data = file.read(stop - start)
+                if len(data) != stop - start:
+                    raise RuntimeError(f"File at path {self.path} is shorter than expected.")
+                out.append(data)
                 if trailer:
                     out.append(b"\r\n")
         out.append(trailer)
         return b"".join(out)
 
 
-async def _run_until_disconnect(receive: Receive, body: Callable[[], Awaitable[None]]) -> None:
-    """Await ``body()`` while watching ``receive`` for ``http.disconnect``.
-
-    A disconnect cancels ``body()`` and returns quietly. An exception raised by
-    ``body()`` or ``receive`` propagates as itself (not wrapped in an exception group).
-    """
+async def _run_until(
+    watch: Callable[[], Awaitable[None]], body: Callable[[], Awaitable[None]]
+) -> None:
+    """Await ``body()`` until it ends or ``watch()`` returns (a client disconnect), which
+    cancels ``body()`` and returns quietly. An exception raised by either propagates as
+    itself (not wrapped in an exception group)."""
     error: Exception | None = None
 
     async def run(task: Callable[[], Awaitable[None]]) -> None:
@@ -645,15 +782,60 @@ async def _run_until_disconnect(receive: Receive, body: Callable[[], Awaitable[N
         finally:
             task_group.cancel_scope.cancel()
 
-    async def watch() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
     async with anyio.create_task_group() as task_group:
         task_group.start_soon(run, body)
         task_group.start_soon(run, watch)
     if error is not None:
         raise error
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+@functools.lru_cache(maxsize=32)
+def _below_2_4(spec_version: str) -> bool:
+    """Whether an ASGI spec version is older than 2.4 (an unreadable one counts as older)."""
+    try:
+        numbers = tuple(int(part) for part in spec_version.split(".")[:2])
+    except ValueError:
+        return True
+    return numbers < (2, 4)
+
+
+def _listens_for_disconnect(scope: Scope) -> bool:
+    """Whether ``http.disconnect`` must be awaited: the server's ASGI spec is below 2.4.
+    From 2.4 on, ``send`` raises ``OSError`` once the client is gone."""
+    asgi = scope.get("asgi")
+    version = asgi.get("spec_version") if asgi else None
+    return version is None or _below_2_4(version)
+
+
+def _websocket_denial(send: Send) -> Send:
+    """``send`` for a response given to a WebSocket scope: the HTTP messages become the
+    denial response messages of the ``websocket.http.response`` extension."""
+
+    async def denial(message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start" or kind == "http.response.body":
+            message = {**message, "type": "websocket." + kind}
+        await send(message)
+
+    return denial
+
+
+def _quiet(send: Send) -> Send:
+    """``send`` turning the ``OSError`` of a server whose client is gone into
+    ``ClientDisconnect``, which the response catches to end quietly."""
+
+    async def quiet(message: Message) -> None:
+        try:
+            await send(message)
+        except OSError:
+            raise ClientDisconnect() from None
+
+    return quiet
 
 
 async def _iterate_in_thread(iterable: Iterable[Content]) -> AsyncIterator[Content]:
@@ -742,18 +924,6 @@ def _more(body: bytes) -> Message:
     return {"type": "http.response.body", "body": body, "more_body": True}
 
 
-async def _send(send: Send, message: Message) -> None:
-    """``send``, turning the OSError of an ASGI 2.4 server into ClientDisconnect."""
-    try:
-        await send(message)
-    except OSError:
-        raise ClientDisconnect() from None
-
-
-async def _start(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-    await _send(send, {"type": "http.response.start", "status": status, "headers": headers})
-
-
 async def _send_empty(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
-    await _start(send, status, headers)
-    await _send(send, {"type": "http.response.body", "body": b""})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})

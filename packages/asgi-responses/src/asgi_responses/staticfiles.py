@@ -9,26 +9,34 @@ that strip the prefix themselves).
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import re
 import stat
-from collections.abc import Mapping, Sequence
-from http import HTTPStatus
+from collections.abc import Sequence
 from urllib.parse import quote
 
 import anyio.to_thread
 
+from asgi_core.datastructures import Headers
 from asgi_core.exceptions import HTTPException
 from asgi_core.types import Receive, Scope, Send
+from asgi_core.websockets import WebSocketClose
+from asgi_responses._ranges import evaluate_preconditions, parse_http_date
 from asgi_responses.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
-__all__ = ["StaticFiles"]
+__all__ = ["NotModifiedResponse", "StaticFiles"]
 
 PathLike = str | os.PathLike[str]
 _DRIVE = re.compile(r"[A-Za-z]:")
 _PACKAGE_FOLDERS = ("statics", "static")
-_ALLOW = {"Allow": "GET, HEAD"}
+# Filesystem errors that mean "no such file here" (a 404): missing, a file used as a
+# directory, a name too long, a symlink loop, no permission to look. Any other OSError
+# is a server problem and propagates (a 500).
+_NOT_FOUND_ERRNOS = frozenset(
+    {errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.EPERM}
+)
 
 
 def _safe_parts(route_path: str) -> list[str] | None:
@@ -44,6 +52,25 @@ def _safe_parts(route_path: str) -> list[str] | None:
     return parts
 
 
+class NotModifiedResponse(Response):
+    """A 304 answer carrying only the headers RFC 9110 (section 15.4.5) lets a 304
+    repeat from the 200 it stands for: those of :attr:`NOT_MODIFIED_HEADERS`."""
+
+    NOT_MODIFIED_HEADERS = (
+        "cache-control",
+        "content-location",
+        "date",
+        "etag",
+        "expires",
+        "vary",
+    )
+
+    def __init__(self, headers: Headers) -> None:
+        super().__init__(status_code=304)
+        keep = {name.encode("latin-1") for name in self.NOT_MODIFIED_HEADERS}
+        self.raw_headers = [(name, value) for name, value in headers.raw if name in keep]
+
+
 class StaticFiles:
     """An ASGI app serving the files under ``directory`` and/or Python ``packages``.
 
@@ -51,15 +78,18 @@ class StaticFiles:
     folder) or a ``(package, folder)`` tuple; directories are searched in order, the
     ``directory`` first. With ``html=True`` a directory serves its ``index.html``
     (redirecting ``/dir`` to ``/dir/``) and a missing file serves ``404.html`` when
-    present. ``check_dir`` raises ``RuntimeError`` at once if ``directory`` is missing.
+    present. ``check_dir`` raises ``RuntimeError`` at once if ``directory`` is missing;
+    :meth:`check_config` checks it again on the first request.
 
-    Only GET and HEAD are allowed (405 with ``Allow`` otherwise). Paths never escape
-    the directories: ``..`` segments, backslashes, NUL bytes, drive letters, and
-    symlinks leading outside (unless ``follow_symlink=True``) all give 404. Errors are
-    raised as ``HTTPException`` inside an app that sets ``scope["app"]`` (so its
-    exception handlers render them) and sent as plain-text responses otherwise.
-    Conditional requests (ETag, Last-Modified, 304) and Range requests are answered
-    by :class:`~asgi_responses.FileResponse`. Filesystem calls run in a worker thread.
+    Only GET and HEAD are allowed (405 with ``Allow``). Paths never escape the
+    directories: ``..`` segments, backslashes, NUL bytes, drive letters, and symlinks
+    leading outside (unless ``follow_symlink=True``) all give 404. :meth:`get_response`
+    raises 404 and 405 as ``HTTPException``, so an application's exception handlers
+    render them; used without an application (no ``scope["app"]``), StaticFiles sends
+    them as plain-text responses itself. An unexpected filesystem error propagates (a
+    500). Conditional requests (ETag, Last-Modified, 304) and Range requests are
+    answered by :class:`~asgi_responses.FileResponse`. Filesystem calls run in a worker
+    thread. A WebSocket connection is closed (1000).
     """
 
     def __init__(
@@ -75,6 +105,7 @@ class StaticFiles:
         self.packages = packages
         self.html = html
         self.follow_symlink = follow_symlink
+        self.config_checked = False
         if check_dir and directory is not None and not os.path.isdir(directory):
             raise RuntimeError(f"Directory '{directory}' does not exist")
         self.all_directories = self.get_directories(directory, packages)
@@ -111,7 +142,8 @@ class StaticFiles:
         return directories
 
     def get_path(self, scope: Scope) -> str:
-        """The request path relative to the mount point (see the module docstring)."""
+        """The request path relative to the mount point (see the module docstring),
+        ``/``-separated and not normalised: :meth:`get_response` refuses ``..``."""
         path: str = scope["path"]
         root: str = scope.get("root_path", "")
         if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
@@ -119,22 +151,50 @@ class StaticFiles:
         return path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            raise RuntimeError(f"StaticFiles only serves HTTP, not {scope['type']!r}")
-        if scope["method"] not in ("GET", "HEAD"):
-            response = self._error(scope, 405, _ALLOW)
-        else:
+        kind = scope["type"]
+        if kind != "http":
+            if kind == "websocket":
+                await WebSocketClose()(scope, receive, send)
+                return
+            raise RuntimeError(f"StaticFiles only serves HTTP, not {kind!r}")
+        if not self.config_checked:
+            await self.check_config()
+            self.config_checked = True
+        try:
             response = await self.get_response(self.get_path(scope), scope)
+        except HTTPException as exc:
+            if "app" in scope:
+                raise  # the application's exception handlers render it
+            response = PlainTextResponse(exc.detail, exc.status_code, exc.headers)
         await response(scope, receive, send)
 
+    async def check_config(self) -> None:
+        """Check once, on the first request, that ``directory`` is a directory; raise
+        ``RuntimeError`` rather than answer every request with 404."""
+        if self.directory is None:
+            return
+        # The trailing separator makes the filesystem resolve it as a directory, and
+        # keeps the one path asked about inside the directory.
+        try:
+            await anyio.to_thread.run_sync(os.stat, os.path.join(self.directory, ""))
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"StaticFiles directory '{self.directory}' does not exist."
+            ) from None
+        except NotADirectoryError:
+            raise RuntimeError(f"StaticFiles path '{self.directory}' is not a directory.") from None
+
     async def get_response(self, path: str, scope: Scope) -> Response:
-        """The response for ``path`` (relative to the mount point)."""
-        parts = _safe_parts(path)
-        if parts is None:
-            return self._error(scope, 404)
-        found = await anyio.to_thread.run_sync(self._resolve, parts)
+        """The response for ``path`` (relative to the mount point).
+
+        Raises ``HTTPException`` 405 for a method other than GET and HEAD, and 404 when
+        nothing answers ``path`` (missing, or a path that could leave the directories).
+        """
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(405, headers={"Allow": "GET, HEAD"})
+        found = await anyio.to_thread.run_sync(self._resolve, path)
         if found is None:
-            return self._error(scope, 404)
+            raise HTTPException(404)
         kind, full_path, stat_result = found
         if kind == "index" and not path.endswith("/"):
             return RedirectResponse(self._slash_url(scope))
@@ -142,13 +202,56 @@ class StaticFiles:
         return self.file_response(full_path, stat_result, scope, status_code)
 
     def file_response(
-        self, full_path: str, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+        self,
+        full_path: PathLike,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
     ) -> Response:
-        """The response for a file found; override to add headers such as Cache-Control."""
-        return FileResponse(full_path, status_code=status_code, stat_result=stat_result)
+        """The response for a file found; override to add headers such as Cache-Control.
 
-    def _lookup(self, parts: list[str]) -> tuple[str, os.stat_result] | None:
-        """The first directory's existing path for ``parts`` and its stat, if any."""
+        A 200 that :meth:`is_not_modified` says the client has is a
+        :class:`NotModifiedResponse`.
+        """
+        response = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
+        if status_code == 200 and self.is_not_modified(response.headers, Headers(scope=scope)):
+            return NotModifiedResponse(response.headers)
+        return response
+
+    def is_not_modified(self, response_headers: Headers, request_headers: Headers) -> bool:
+        """Whether the client's copy is current, so a 304 can answer instead.
+
+        The RFC 9110 rules: If-None-Match (weak comparison) wins over
+        If-Modified-Since, and a failed If-Match or If-Unmodified-Since is not a 304
+        (the file response answers it with 412).
+        """
+        if_none_match = request_headers.get("if-none-match")
+        if_modified_since = request_headers.get("if-modified-since")
+        if if_none_match is None and if_modified_since is None:
+            return False
+        last_modified = _last_modified(response_headers.get("last-modified"))
+        outcome = evaluate_preconditions(
+            "GET",
+            response_headers.get("etag", ""),
+            last_modified,
+            if_match=request_headers.get("if-match"),
+            if_unmodified_since=request_headers.get("if-unmodified-since"),
+            if_none_match=if_none_match,
+            if_modified_since=if_modified_since if last_modified >= 0 else None,
+        )
+        return outcome == 304
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        """The full path and stat of ``path`` (relative, ``/``-separated) in the first
+        directory that has it, else ``("", None)``.
+
+        A path that could leave the directories is never found: ``..`` segments,
+        backslashes, NUL bytes, drive letters, and (unless ``follow_symlink``) symlinks
+        resolving outside. Raises ``OSError`` for an unexpected filesystem error.
+        """
+        parts = _safe_parts(path)
+        if parts is None:
+            return "", None
         for root in self._roots:
             full_path = os.path.join(root, *parts)
             try:
@@ -157,25 +260,33 @@ class StaticFiles:
                     if os.path.commonpath((root, full_path)) != root:
                         continue
                 return full_path, os.stat(full_path)
-            except (OSError, ValueError):  # missing, unreadable, or not encodable
+            except ValueError:  # not encodable for the filesystem (lone surrogates)
                 continue
-        return None
+            except OSError as exc:
+                if exc.errno not in _NOT_FOUND_ERRNOS:
+                    raise
+        return "", None
 
-    def _resolve(self, parts: list[str]) -> tuple[str, str, os.stat_result] | None:
-        """Find what answers ``parts``: ("file" | "index" | "404", path, stat)."""
-        found = self._lookup(parts)
-        if found is not None:
-            full_path, stat_result = found
+    def _resolve(self, path: str) -> tuple[str, str, os.stat_result] | None:
+        """Find what answers ``path``: ("file" | "index" | "404", full path, stat).
+        One worker-thread call makes every lookup a request needs."""
+        parts = _safe_parts(path)
+        if parts is None:
+            return None
+        relative = "/".join(parts)
+        full_path, stat_result = self.lookup_path(relative)
+        if stat_result is not None:
             if stat.S_ISREG(stat_result.st_mode):
                 return "file", full_path, stat_result
             if self.html and stat.S_ISDIR(stat_result.st_mode):
-                index = self._lookup([*parts, "index.html"])
-                if index is not None and stat.S_ISREG(index[1].st_mode):
-                    return "index", *index
+                index = f"{relative}/index.html" if relative else "index.html"
+                full_path, stat_result = self.lookup_path(index)
+                if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
+                    return "index", full_path, stat_result
         if self.html:
-            page = self._lookup(["404.html"])
-            if page is not None and stat.S_ISREG(page[1].st_mode):
-                return "404", *page
+            full_path, stat_result = self.lookup_path("404.html")
+            if stat_result is not None and stat.S_ISREG(stat_result.st_mode):
+                return "404", full_path, stat_result
         return None
 
     def _slash_url(self, scope: Scope) -> str:
@@ -190,9 +301,10 @@ class StaticFiles:
             url += "?" + query.decode("latin-1")
         return url
 
-    def _error(
-        self, scope: Scope, status_code: int, headers: Mapping[str, str] | None = None
-    ) -> Response:
-        if "app" in scope:
-            raise HTTPException(status_code, headers=headers)
-        return PlainTextResponse(HTTPStatus(status_code).phrase, status_code, headers)
+
+def _last_modified(value: str | None) -> int:
+    """Seconds since the epoch of a Last-Modified value, or -1."""
+    if value is None:
+        return -1
+    parsed = parse_http_date(value)
+    return -1 if parsed is None else parsed
