@@ -62,11 +62,11 @@ def test_version_is_semantic() -> None:
 
 def test_applications_is_the_only_public_module() -> None:
     found = [m.name for m in pkgutil.iter_modules(asgi_app.__path__)]
-    assert [name for name in found if not name.startswith("_")] == ["applications"]
+    assert [name for name in found if not name.startswith("_")] == ["applications", "migrate"]
 
 
 def test_applications_is_the_home_of_app() -> None:
-    assert applications.__all__ == ["App"]
+    assert applications.__all__ == ["App", "AppType", "P"]
     assert applications.App.__module__ == "asgi_app.applications"
     assert asgi_app.App is applications.App
 
