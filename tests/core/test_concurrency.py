@@ -5,9 +5,16 @@ import functools
 import threading
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
-from asgi_core.concurrency import is_async_callable, iterate_in_threadpool, run_in_threadpool
+from asgi_core.concurrency import (
+    is_async_callable,
+    iterate_in_threadpool,
+    run_in_threadpool,
+    run_until_first_complete,
+)
+from asgi_core.exceptions import ASGIDeprecationWarning, StarletteDeprecationWarning
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +141,37 @@ def test_is_async_callable_needs_a_callable() -> None:
     not_callable.__call__ = _coroutine_function  # type: ignore[attr-defined]
     assert not callable(not_callable)
     assert not is_async_callable(not_callable)
+
+
+# --- run_until_first_complete (deprecated, as in Starlette) ---------------------------
+
+
+async def test_run_until_first_complete_cancels_the_others_when_one_returns() -> None:
+    events: list[str] = []
+
+    async def quick(name: str) -> None:
+        await anyio.sleep(0)
+        events.append(name)
+
+    async def slow() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            events.append("slow cancelled")
+
+    with pytest.warns(StarletteDeprecationWarning, match="run_until_first_complete") as record:
+        await run_until_first_complete((slow, {}), (quick, {"name": "quick"}))
+    assert events == ["quick", "slow cancelled"]
+    assert record[0].category is ASGIDeprecationWarning
+    assert record[0].filename == __file__
+
+
+async def test_run_until_first_complete_lets_an_error_through() -> None:
+    async def boom() -> None:
+        raise ValueError("boom")
+
+    with (
+        pytest.warns(ASGIDeprecationWarning),
+        pytest.RaisesGroup(pytest.RaisesExc(ValueError, match="boom")),
+    ):
+        await run_until_first_complete((boom, {}), (anyio.sleep_forever, {}))

@@ -416,6 +416,28 @@ def test_state_attribute_bag() -> None:
     assert not hasattr(state, "missing")
 
 
+def test_state_item_access_is_the_same_entry_as_the_attribute() -> None:
+    backing: dict[str, Any] = {}
+    state = State(backing)
+    state["db"] = "connection"
+    assert state.db == "connection"
+    assert backing == {"db": "connection"}
+    state.count = 1
+    assert state["count"] == 1
+    assert "count" in state
+    assert "other" not in state
+    assert list(state) == ["db", "count"]
+    assert len(state) == 2
+    del state["db"]
+    assert backing == {"count": 1}
+    with pytest.raises(KeyError, match="db"):
+        _ = state["db"]
+    with pytest.raises(KeyError, match="db"):
+        del state["db"]
+    with pytest.raises(AttributeError):
+        _ = state.db
+
+
 def test_state_defaults_to_empty_and_copies() -> None:
     state = State()
     state.x = 1
@@ -447,10 +469,12 @@ def test_comma_separated_strings_unbalanced_quote_is_value_error() -> None:
 def test_comma_separated_strings_from_sequence_and_str_round_trip() -> None:
     items = CommaSeparatedStrings(["plain", "with, comma", 'q"uote', "back\\slash", "it's"])
     assert len(items) == 5
-    text = str(items)
-    assert text == 'plain, "with, comma", "q\\"uote", "back\\\\slash", "it\'s"'
-    assert list(CommaSeparatedStrings(text)) == list(items)
-    assert str(CommaSeparatedStrings(["a", " b "])) == 'a, " b "'
+    # Each item is quoted with its repr(), as Starlette writes it.
+    assert str(items) == ("'plain', 'with, comma', 'q\"uote', 'back\\\\slash', \"it's\"")
+    first = CommaSeparatedStrings(items[:3])
+    assert list(CommaSeparatedStrings(str(first))) == list(first)
+    assert list(CommaSeparatedStrings(str(CommaSeparatedStrings(items[4:])))) == ["it's"]
+    assert str(CommaSeparatedStrings(["a", " b "])) == "'a', ' b '"
 
 
 # --- ImmutableMultiDict / MultiDict -----------------------------------------------------
@@ -989,3 +1013,46 @@ def test_find_header_returns_the_first_value() -> None:
     assert find_header([], b"host") is None
     # names are compared as given: ASGI header names are lower case
     assert find_header([(b"Host", b"x")], b"host") is None
+
+
+# --- URL.replace(hostname=...) and repr ---------------------------------------------------
+
+
+def test_replace_hostname_with_a_colon_keeps_it_as_given() -> None:
+    url = URL("http://example.com:8000/p")
+    assert str(url.replace(hostname="host:port", port=None)) == "http://host:port/p"
+    assert repr(url.replace(hostname="host:port", port=None)) == "URL('http://host:port/p')"
+    assert str(url.replace(hostname="h:81")) == "http://h:81:8000/p"
+    # a bare IPv6 address still gets its brackets
+    assert str(url.replace(hostname="::1")) == "http://[::1]:8000/p"
+    assert str(url.replace(hostname="fe80::1%eth0", port=None)) == "http://[fe80::1%eth0]/p"
+    assert url.replace(hostname="::1").hostname == "::1"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:pw@host:port/p", "http://u:********@host:port/p"),
+        ("http://u:pw@[bad/p", "http://u:********@[bad/p"),
+        ("//u:pw@example.com", "//u:********@example.com"),
+        ("http://a:b@c@example.com:1/?q#f", "http://a:********@example.com:1/?q#f"),
+        ("http://u@example.com/", "http://u@example.com/"),
+        ("http://u:@example.com/", "http://u:@example.com/"),
+        ("http://example.com/a//u:p@y", "http://example.com/a//u:p@y"),
+        ("mailto:a:b@c", "mailto:a:b@c"),
+        ("/path", "/path"),
+    ],
+)
+def test_repr_masks_the_password_and_never_raises(url: str, shown: str) -> None:
+    assert repr(URL(url)) == f"URL({shown!r})"
+
+
+def test_ipvfuture_and_zero_padded_ports_from_the_host_header() -> None:
+    for host, hostname, port in [
+        ("[v1.foo]", "v1.foo", None),
+        ("[v1.foo]:8080", "v1.foo", 8080),
+        ("example.com:000080", "example.com", 80),
+    ]:
+        url = URL(scope=make_scope("GET", "/x", [("host", host)], server=("srv", 80)))
+        assert str(url) == f"http://{host}/x"
+        assert (url.hostname, url.port) == (hostname, port)

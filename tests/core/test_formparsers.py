@@ -7,8 +7,14 @@ import anyio
 import pytest
 
 from asgi_core.datastructures import Headers, UploadFile
-from asgi_core.exceptions import HTTPException
-from asgi_core.formparsers import FormParser, MultiPartException, MultiPartParser
+from asgi_core.exceptions import ASGIDeprecationWarning, HTTPException
+from asgi_core.formparsers import (
+    FormMessage,
+    FormParser,
+    MultiPartException,
+    MultiPartParser,
+    MultipartPart,
+)
 from asgi_core.requests import Request
 from asgi_core.types import Message
 
@@ -263,10 +269,10 @@ async def test_too_many_files_closes_those_already_opened() -> None:
     opened: list[UploadFile] = []
 
     class Spy(MultiPartParser):
-        def _on_headers_finished(self) -> None:
-            super()._on_headers_finished()
-            if self._file is not None:
-                opened.append(self._file)
+        def on_headers_finished(self) -> None:
+            super().on_headers_finished()
+            if self._part.file is not None:
+                opened.append(self._part.file)
 
     data = body(*(file(f"f{i}", f"{i}.txt", b"data") for i in range(3)))
     parser = Spy(multipart_headers(), chunked(data, 7), max_files=2)
@@ -367,10 +373,10 @@ async def test_cancellation_closes_files() -> None:
     seen: list[UploadFile] = []
 
     class Spy(MultiPartParser):
-        def _on_headers_finished(self) -> None:
-            super()._on_headers_finished()
-            if self._file is not None:
-                seen.append(self._file)
+        def on_headers_finished(self) -> None:
+            super().on_headers_finished()
+            if self._part.file is not None:
+                seen.append(self._part.file)
 
     with anyio.CancelScope() as scope:
 
@@ -417,14 +423,37 @@ def request_for(data: bytes, content_type: str, *, size: int = 1 << 20) -> Reque
         (f"multipart/form-data; boundary={BOUNDARY}", b"--" + BOUNDARY.encode() + b"\r\n", 400),
     ],
 )
-async def test_request_form_errors_are_http_exceptions(
+async def test_request_form_errors_are_http_exceptions_inside_an_app(
     content_type: str, data: bytes, status: int
 ) -> None:
     request = request_for(data, content_type, size=65536)
+    request.scope["app"] = object()
     with pytest.raises(HTTPException) as info:
         await request.form()
     assert info.value.status_code == status
     assert info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data", "status"),
+    [
+        ("multipart/form-data", b"x", 400),
+        (f"multipart/form-data; boundary={BOUNDARY}", body(field("a", b"x" * 2_000_000)), 413),
+        ("application/x-www-form-urlencoded", b"a=" + b"x" * 1_048_577, 413),
+        ("application/x-www-form-urlencoded", b"&".join([b"a=1"] * 1001), 400),
+    ],
+)
+async def test_request_form_errors_outside_an_app_are_the_parsers_own(
+    content_type: str, data: bytes, status: int
+) -> None:
+    """Without scope["app"] (a raw ASGI app, another framework), as in Starlette, the
+    parser's MultiPartException comes through: `except MultiPartException` catches it."""
+    request = request_for(data, content_type, size=65536)
+    with pytest.raises(MultiPartException) as info:
+        await request.form()
+    assert not isinstance(info.value, HTTPException)
+    assert info.value.status_code == status
+    assert info.value.message
 
 
 @pytest.mark.anyio
@@ -441,3 +470,93 @@ async def test_malformed_multipart_is_not_logged_as_a_warning(
         ).parse()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any(r.name == "asgi_core.formparsers" for r in caplog.records)
+
+
+# --- urlencoded max_part_size -----------------------------------------------------------
+
+
+def urlencoded_headers() -> Headers:
+    return Headers({"content-type": "application/x-www-form-urlencoded"})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a=" + b"x" * 11,  # the value
+        b"x" * 11 + b"=1",  # the name
+        b"x" * 11,  # a name without a value
+        b"ok=1&a=" + b"%41" * 4,  # the value as sent (12 bytes), not decoded (4)
+    ],
+)
+async def test_urlencoded_field_name_or_value_over_max_part_size_is_413(data: bytes) -> None:
+    parser = FormParser(urlencoded_headers(), chunked(data), max_part_size=10)
+    with pytest.raises(MultiPartException, match="limit: 10 bytes") as info:
+        await parser.parse()
+    assert info.value.status_code == 413
+
+
+async def test_urlencoded_max_part_size_bounds_name_and_value_each() -> None:
+    data = b"x" * 10 + b"=" + b"y" * 10
+    form = await FormParser(urlencoded_headers(), chunked(data), max_part_size=10).parse()
+    assert form["x" * 10] == "y" * 10
+    # the default is 1 MiB, as for a multipart part
+    assert FormParser(urlencoded_headers(), chunked(b"")).max_part_size == 1024 * 1024
+    big = b"a=" + b"x" * (1024 * 1024 + 1)
+    with pytest.raises(MultiPartException):
+        await FormParser(urlencoded_headers(), chunked(big), max_size=1 << 30).parse()
+
+
+# --- Starlette's public parser API ---------------------------------------------------------
+
+
+def test_multi_part_exception_takes_a_message_and_defaults_to_400() -> None:
+    exc = MultiPartException("bad")
+    assert (exc.message, exc.status_code, str(exc)) == ("bad", 400, "bad")
+
+
+def test_multipart_parser_class_defaults() -> None:
+    assert MultiPartParser.spool_max_size == 1024 * 1024
+    assert MultiPartParser.max_part_size == 1024 * 1024
+    parser = MultiPartParser(multipart_headers(), chunked(b""), max_part_size=5, spool_max_size=7)
+    assert (parser.max_part_size, parser.spool_max_size) == (5, 7)
+
+
+async def test_multipart_callbacks_are_public_and_see_each_part() -> None:
+    parts: list[MultipartPart] = []
+
+    class Recording(MultiPartParser):
+        def on_part_end(self) -> None:
+            super().on_part_end()
+            parts.append(self._part)
+
+    data = body(field("a", b"1", "X-Extra: yes"), file("f", "f.txt", b"data"))
+    form = await Recording(multipart_headers(), chunked(data, 5)).parse()
+    assert form["a"] == "1"
+    assert [part.field_name for part in parts] == ["a", "f"]
+    assert parts[0].content_disposition == b'form-data; name="a"'
+    assert (b"x-extra", b"yes") in parts[0].item_headers
+    assert parts[0].data == bytearray(b"1")
+    assert parts[0].file is None
+    assert parts[1].file is form["f"]
+    await form.close()
+
+
+def test_multipart_part_defaults() -> None:
+    part, other = MultipartPart(), MultipartPart()
+    assert (part.content_disposition, part.field_name, part.file) == (None, "", None)
+    assert part.data == bytearray()
+    assert part.item_headers == []
+    assert part.data is not other.data
+    assert part.item_headers is not other.item_headers
+
+
+def test_form_message_is_deprecated() -> None:
+    assert [member.name for member in FormMessage] == [
+        "FIELD_START",
+        "FIELD_NAME",
+        "FIELD_DATA",
+        "FIELD_END",
+        "END",
+    ]
+    with pytest.warns(ASGIDeprecationWarning, match="FormMessage is deprecated"):
+        assert FormMessage(1) is FormMessage.FIELD_START

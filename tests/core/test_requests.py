@@ -10,9 +10,12 @@ from asgi_core.datastructures import URL, Address, FormData, State, UploadFile, 
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, RequestLimits
 from asgi_core.requests import (
+    SERVER_PUSH_HEADERS_TO_COPY,
     ClientDisconnect,
     HTTPConnection,
     Request,
+    StateT,
+    cookie_parser,
     empty_receive,
     empty_send,
 )
@@ -63,6 +66,10 @@ def make_request(
     **kwargs: Any,
 ) -> Request:
     return Request(make_scope(headers, **kwargs), Receiver(chunks))
+
+
+# Inside an application (scope["app"] set), form errors are HTTPExceptions.
+IN_APP = object()
 
 
 # --- HTTPConnection -----------------------------------------------------------------------
@@ -596,7 +603,7 @@ async def test_close_without_form() -> None:
 async def test_form_arguments_override_limits() -> None:
     headers = [MULTIPART_TYPE]
     limits = RequestLimits(max_files=0, max_fields=0, max_part_size=1)
-    form = await make_request([MULTIPART], headers, limits=limits).form(
+    form = await make_request([MULTIPART], headers, limits=limits, app=IN_APP).form(
         max_files=1, max_fields=1, max_part_size=100
     )
     assert form["field"] == "value"
@@ -607,17 +614,21 @@ async def test_form_arguments_override_limits() -> None:
         ({"max_fields": 1, "max_part_size": 100}, "Too many files"),
     ]:
         with pytest.raises(HTTPException, match=fragment):
-            await make_request([MULTIPART], headers, limits=limits).form(**kwargs)
+            await make_request([MULTIPART], headers, limits=limits, app=IN_APP).form(**kwargs)
 
 
 async def test_form_limits_from_scope() -> None:
-    request = make_request([MULTIPART], [MULTIPART_TYPE], limits=RequestLimits(max_files=0))
+    request = make_request(
+        [MULTIPART], [MULTIPART_TYPE], limits=RequestLimits(max_files=0), app=IN_APP
+    )
     with pytest.raises(HTTPException) as info:
         await request.form()
     assert info.value.status_code == 400
     assert "Maximum number of files is 0" in info.value.detail
     urlencoded = ("content-type", "application/x-www-form-urlencoded")
-    request = make_request([b"a=1&b=2"], [urlencoded], limits=RequestLimits(max_fields=1))
+    request = make_request(
+        [b"a=1&b=2"], [urlencoded], limits=RequestLimits(max_fields=1), app=IN_APP
+    )
     with pytest.raises(HTTPException, match="Maximum number of fields is 1"):
         await request.form()
     request = make_request([b"a=1&b=2"], [urlencoded])
@@ -625,7 +636,9 @@ async def test_form_limits_from_scope() -> None:
 
 
 async def test_multipart_fields_are_buffered_within_limits() -> None:
-    request = make_request([MULTIPART], [MULTIPART_TYPE], limits=RequestLimits(max_buffered_size=4))
+    request = make_request(
+        [MULTIPART], [MULTIPART_TYPE], limits=RequestLimits(max_buffered_size=4), app=IN_APP
+    )
     with pytest.raises(HTTPException, match="together") as info:
         await request.form()
     assert info.value.status_code == 413
@@ -651,7 +664,7 @@ async def test_multipart_enforces_max_body_size() -> None:
 
 
 async def test_malformed_multipart_is_400() -> None:
-    request = make_request([b"garbage"], [("content-type", "multipart/form-data")])
+    request = make_request([b"garbage"], [("content-type", "multipart/form-data")], app=IN_APP)
     with pytest.raises(HTTPException) as info:
         await request.form()
     assert info.value.status_code == 400
@@ -702,3 +715,84 @@ async def test_send_push_promise() -> None:
     without = Request(make_scope(headers), send=send)
     await without.send_push_promise("/style.css")
     assert len(sent) == 1
+
+
+async def test_push_promise_copies_the_listed_headers_in_sorted_order() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    assert {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "user-agent",
+    } == SERVER_PUSH_HEADERS_TO_COPY
+    headers = [("user-agent", "ua"), ("accept-language", "fr"), ("accept", "text/html")]
+    request = Request(make_scope(headers, extensions={"http.response.push": {}}), send=send)
+    await request.send_push_promise("/a.css")
+    assert [name for name, _ in sent[0]["headers"]] == [
+        b"accept",
+        b"accept-language",
+        b"user-agent",
+    ]
+
+
+# --- send_early_hints ----------------------------------------------------------------------
+
+
+async def test_send_early_hints_sends_the_links_through_the_extension() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = make_scope(extensions={"http.response.early_hint": {}})
+    request = Request(scope, send=send)
+    await request.send_early_hints("</style.css>; rel=preload; as=style")
+    await request.send_early_hints("</a.js>; rel=preload; as=script", "</b.js>; rel=preload")
+    assert sent == [
+        {"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]},
+        {
+            "type": "http.response.early_hint",
+            "links": [b"</a.js>; rel=preload; as=script", b"</b.js>; rel=preload"],
+        },
+    ]
+
+
+async def test_send_early_hints_is_a_no_op_without_the_extension_or_a_send_channel() -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)  # pragma: no cover - must not be called
+
+    await Request(make_scope(), send=send).send_early_hints("</a.css>; rel=preload")
+    await Request(make_scope(extensions={"http.response.push": {}}), send=send).send_early_hints(
+        "</a.css>; rel=preload"
+    )
+    # The server offers the extension, but the request was built without `send`.
+    await Request(make_scope(extensions={"http.response.early_hint": {}})).send_early_hints(
+        "</a.css>; rel=preload"
+    )
+    assert sent == []
+
+
+# --- typed state, cookie_parser --------------------------------------------------------------
+
+
+def test_state_is_typed_by_the_connection_s_type_argument() -> None:
+    assert StateT.__bound__ is not None
+    assert StateT.__default__ is State  # type: ignore[attr-defined]
+    assert Request[dict[str, Any]] is not Request
+    assert HTTPConnection[State] is not HTTPConnection
+    scope = make_scope()
+    request: Request[State] = Request(scope)
+    request.state["user"] = "ada"
+    assert request.state.user == "ada"
+    assert scope["state"] == {"user": "ada"}
+
+
+def test_cookie_parser_is_public() -> None:
+    assert cookie_parser('a=1; b="two"; junk; ; c=') == {"a": "1", "b": "two", "": "junk", "c": ""}

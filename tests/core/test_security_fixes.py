@@ -364,8 +364,9 @@ async def test_form_parses_the_content_type_once(
 
 
 def request_scope(content_type: str) -> Scope:
+    """A request inside an application (scope["app"]): form errors are HTTPExceptions."""
     headers = [("content-type", content_type)]
-    return make_scope("POST", "/", headers, server=("example.org", 80))
+    return make_scope("POST", "/", headers, server=("example.org", 80), app=object())
 
 
 def receive_chunks(chunks: Sequence[bytes]) -> Any:

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from asgi_core import status
+from asgi_core.exceptions import ASGIDeprecationWarning, StarletteDeprecationWarning
 
 
 def test_http_constants_match_http_status() -> None:
@@ -65,19 +66,31 @@ def test_names_are_well_formed_and_exported() -> None:
     ],
 )
 def test_deprecated_names_warn(old: str, new: str) -> None:
-    with pytest.warns(DeprecationWarning, match=new):
+    with pytest.warns(ASGIDeprecationWarning, match=new) as record:
         value = getattr(status, old)
+    assert record[0].filename == __file__  # pointing at the code that used the name
     assert value == getattr(status, new)
     assert old in dir(status)
     assert old not in status.__all__
 
 
 def test_unknown_name_raises_attribute_error() -> None:
-    with pytest.raises(AttributeError, match="HTTP_999_NOPE"):
+    # The message Python (and Starlette) give for a missing module attribute.
+    with pytest.raises(
+        AttributeError, match=r"^module 'asgi_core.status' has no attribute 'HTTP_999_NOPE'$"
+    ):
         status.HTTP_999_NOPE  # type: ignore[attr-defined]  # noqa: B018
 
 
+def test_the_deprecation_warning_is_starlettes_visible_user_warning() -> None:
+    """As Starlette's: a UserWarning, so Python's default filters show it (they hide
+    DeprecationWarning outside __main__); Starlette's name is an alias."""
+    assert StarletteDeprecationWarning is ASGIDeprecationWarning
+    assert issubclass(ASGIDeprecationWarning, UserWarning)
+    assert not issubclass(ASGIDeprecationWarning, DeprecationWarning)
+
+
 def test_from_import_of_deprecated_name() -> None:
-    with pytest.warns(DeprecationWarning, match="HTTP_422_UNPROCESSABLE_CONTENT"):
+    with pytest.warns(StarletteDeprecationWarning, match="HTTP_422_UNPROCESSABLE_CONTENT"):
         from asgi_core.status import HTTP_422_UNPROCESSABLE_ENTITY  # type: ignore[attr-defined]
     assert HTTP_422_UNPROCESSABLE_ENTITY == 422

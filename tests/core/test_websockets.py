@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from asgi_driver import websocket_scope
 
+from asgi_core.datastructures import State
 from asgi_core.exceptions import WebSocketException
 from asgi_core.requests import HTTPConnection
 from asgi_core.types import Message, Receive, Scope, Send
@@ -13,6 +14,7 @@ from asgi_core.websockets import (
     WebSocket,
     WebSocketClose,
     WebSocketDisconnect,
+    WebSocketDisconnected,
     WebSocketState,
 )
 
@@ -455,3 +457,59 @@ def test_websocket_needs_websocket_scope() -> None:
 def test_states() -> None:
     names: Iterable[str] = (state.name for state in WebSocketState)
     assert list(names) == ["CONNECTING", "CONNECTED", "DISCONNECTED", "RESPONSE"]
+
+
+# --- WebSocketDisconnected: using a connection that is not (or no longer) usable -------
+
+
+def test_websocket_disconnected_is_a_runtime_error() -> None:
+    assert issubclass(WebSocketDisconnected, RuntimeError)
+    assert not issubclass(WebSocketDisconnected, WebSocketDisconnect)
+
+
+@pytest.mark.parametrize("method", ["receive_text", "receive_bytes", "receive_json"])
+async def test_receiving_data_before_accept_raises_websocket_disconnected(method: str) -> None:
+    websocket, peer = connect(CONNECT)
+    with pytest.raises(WebSocketDisconnected, match="accept"):
+        await getattr(websocket, method)()
+    assert peer.incoming == [CONNECT]  # nothing was read
+
+
+async def test_receiving_after_the_disconnect_message_raises_websocket_disconnected() -> None:
+    websocket, _ = connect(CONNECT, {"type": "websocket.disconnect", "code": 1001})
+    await websocket.accept()
+    with pytest.raises(WebSocketDisconnect):
+        await websocket.receive_text()
+    with pytest.raises(WebSocketDisconnected, match="disconnect message"):
+        await websocket.receive_text()
+    with pytest.raises(WebSocketDisconnected, match="disconnect message"):
+        await websocket.receive()
+
+
+async def test_using_a_closed_websocket_raises_websocket_disconnected() -> None:
+    websocket, peer = connect(CONNECT)
+    await websocket.accept()
+    await websocket.close()
+    with pytest.raises(WebSocketDisconnected, match="closed"):
+        await websocket.close()  # closing twice
+    with pytest.raises(WebSocketDisconnected, match="closed"):
+        await websocket.send_text("late")
+    with pytest.raises(WebSocketDisconnected, match="accept"):
+        await websocket.receive_text()
+    assert [message["type"] for message in peer.sent] == ["websocket.accept", "websocket.close"]
+
+
+async def test_sending_data_before_accept_stays_a_plain_runtime_error() -> None:
+    """As in Starlette: the connection is not closed yet, the order of calls is wrong."""
+    websocket, _ = connect(CONNECT)
+    with pytest.raises(RuntimeError) as info:
+        await websocket.send_text("early")
+    assert type(info.value) is RuntimeError
+
+
+async def test_websocket_is_generic_in_its_state() -> None:
+    websocket, _ = connect(CONNECT)
+    typed: WebSocket[State] = websocket
+    typed.state["n"] = 1
+    assert typed.state.n == 1
+    assert WebSocket[dict[str, Any]] is not WebSocket

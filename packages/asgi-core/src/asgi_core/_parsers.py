@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 __all__ = [
+    "FieldTooLarge",
     "ParseError",
     "is_json_media_type",
     "json_depth",
@@ -214,21 +215,35 @@ def _decode_form_component(raw: bytes, charset: str) -> str:
     return raw.decode(charset, "replace")
 
 
+class FieldTooLarge(ParseError):
+    """A form field over its size limit (answered with 413, not 400)."""
+
+
 def parse_urlencoded(
-    body: bytes, *, max_fields: int | float, charset: str = "utf-8"
+    body: bytes,
+    *,
+    max_fields: int | float,
+    charset: str = "utf-8",
+    max_part_size: int | float = float("inf"),
 ) -> list[tuple[str, str]]:
     """Parse an ``application/x-www-form-urlencoded`` body into ``(name, value)`` pairs.
 
     Pairs are separated by ``&`` (not ``;``); a pair without ``=`` has an empty
     value; bytes that are not valid in ``charset`` become U+FFFD. More than
-    ``max_fields`` pairs raise :class:`ParseError` as soon as the next one is seen.
-    ``charset`` must be a known codec.
+    ``max_fields`` pairs raise :class:`ParseError` as soon as the next one is seen; a
+    name or a value longer than ``max_part_size`` bytes (as sent, still encoded)
+    raises :class:`FieldTooLarge`. ``charset`` must be a known codec.
     """
     items: list[tuple[str, str]] = []
     for match in _FORM_PAIR.finditer(body):
         if len(items) >= max_fields:
             raise ParseError(f"Too many fields. Maximum number of fields is {max_fields}.")
         name, _, value = match.group().partition(b"=")
+        if len(name) > max_part_size or len(value) > max_part_size:
+            raise FieldTooLarge(
+                f"A form field is too large (limit: {max_part_size} bytes "
+                "for its name and for its value)."
+            )
         items.append(
             (_decode_form_component(name, charset), _decode_form_component(value, charset))
         )

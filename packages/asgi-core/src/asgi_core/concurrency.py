@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import ParamSpec, TypeVar, cast
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any, ParamSpec, TypeVar, cast
 
+import anyio
 import anyio.to_thread
 
-__all__ = ["is_async_callable", "iterate_in_threadpool", "run_in_threadpool"]
+from asgi_core.exceptions import ASGIDeprecationWarning
+
+__all__ = [
+    "is_async_callable",
+    "iterate_in_threadpool",
+    "run_in_threadpool",
+    "run_until_first_complete",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -32,6 +41,32 @@ def is_async_callable(obj: object) -> bool:
     if inspect.iscoroutinefunction(obj):
         return True
     return callable(obj) and inspect.iscoroutinefunction(getattr(obj, "__call__", None))  # noqa: B004
+
+
+async def run_until_first_complete(
+    *args: tuple[Callable[..., Awaitable[Any]], dict[str, Any]],
+) -> None:
+    """Run each ``func(**kwargs)`` of the ``(func, kwargs)`` pairs concurrently; when the
+    first one returns, cancel the others and return.
+
+    Deprecated (as in Starlette): warns with
+    :class:`~asgi_core.exceptions.ASGIDeprecationWarning`. Use an anyio task group and
+    cancel its scope instead.
+    """
+    warnings.warn(
+        "run_until_first_complete is deprecated and will be removed in a future version; "
+        "use an anyio task group and cancel its scope when the first task returns.",
+        ASGIDeprecationWarning,
+        stacklevel=2,
+    )
+    async with anyio.create_task_group() as group:
+
+        async def until_done(func: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> None:
+            await func(**kwargs)
+            group.cancel_scope.cancel()
+
+        for func, kwargs in args:
+            group.start_soon(until_done, func, kwargs)
 
 
 async def run_in_threadpool(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -21,15 +21,9 @@ T = TypeVar("T")
 _BOOLEANS: dict[str, bool] = {"true": True, "1": True, "false": False, "0": False}
 
 
-class _Undefined:
-    """The type of :data:`undefined`: "no default was given"."""
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-undefined = _Undefined()
-"""Marks a config value with no default: reading it when unset raises ``KeyError``."""
+class undefined:
+    """The sentinel (the class itself, never instantiated) for "no default was given":
+    reading a config value that is unset and has no default raises ``KeyError``."""
 
 
 class EnvironError(Exception):
@@ -124,7 +118,7 @@ class Config:
     def __call__(self, key: str, *, default: None) -> str | None: ...
 
     @overload
-    def __call__(self, key: str, cast: None = None, default: _Undefined = ...) -> str: ...
+    def __call__(self, key: str, cast: None = None, default: type[undefined] = ...) -> str: ...
 
     @overload
     def __call__(self, key: str, cast: None = None, default: T = ...) -> str | T: ...

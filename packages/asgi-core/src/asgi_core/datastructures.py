@@ -9,6 +9,7 @@ a component or a header is asked for.
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
 import shlex
 from collections.abc import (
@@ -61,6 +62,8 @@ _PATH_UNSAFE_RE = re.compile(r"[?#\t\r\n]")
 _PATH_ESCAPES = {"?": "%3F", "#": "%23", "\t": "%09", "\r": "%0D", "\n": "%0A"}
 # Characters that would let a header name or value inject another header.
 _HEADER_FORBIDDEN_RE = re.compile(r"[\r\n\0]")
+# "scheme://authority", as urlsplit finds them (the scheme is optional).
+_AUTHORITY_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)")
 _ONE_SOURCE = "Headers() takes at most one of 'headers', 'raw' and 'scope'."
 
 
@@ -134,6 +137,14 @@ def _parse_query(query: str) -> list[tuple[str, str]]:
 
 def _encode_query(items: Iterable[tuple[str, str]]) -> str:
     return urlencode(list(items), errors="surrogatepass")
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class URL:
@@ -223,7 +234,7 @@ class URL:
                 hostname = self.netloc.rpartition("@")[2]
                 if ":" in hostname and not hostname.endswith("]"):
                     hostname = hostname.rpartition(":")[0]
-            elif ":" in hostname and not hostname.startswith("["):
+            elif ":" in hostname and not hostname.startswith("[") and _is_ipv6(hostname):
                 hostname = f"[{hostname}]"
             netloc = hostname
             if port is not None:
@@ -264,10 +275,22 @@ class URL:
         return self._url
 
     def __repr__(self) -> str:
-        url = self._url
-        if self.password:
-            url = str(self.replace(password=_MASK))
-        return f"{self.__class__.__name__}({url!r})"
+        return f"{self.__class__.__name__}({_mask_password(self._url)!r})"
+
+
+def _mask_password(url: str) -> str:
+    """``url`` with the password of its userinfo masked, by string surgery: never
+    raises, even when the rest of the authority is malformed (a port that is not a
+    number, a bad IP literal)."""
+    match = _AUTHORITY_RE.match(url)
+    if match is None:
+        return url
+    userinfo, at, _ = match.group(2).rpartition("@")
+    username, colon, password = userinfo.partition(":")
+    if not at or not colon or not password:
+        return url
+    start = match.start(2)
+    return f"{url[:start]}{username}:{_MASK}{url[start + len(userinfo) :]}"
 
 
 class URLPath(str):
@@ -363,15 +386,8 @@ class CommaSeparatedStrings(Sequence[str]):
         return f"{self.__class__.__name__}({self._items!r})"
 
     def __str__(self) -> str:
-        return ", ".join(_quote_item(item) for item in self._items)
-
-
-def _quote_item(item: str) -> str:
-    """Quote an item so that CommaSeparatedStrings parses it back unchanged."""
-    if item and not any(char in item for char in ",'\"\\") and item == item.strip():
-        return item
-    escaped = item.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+        """Each item quoted (its ``repr``), joined by ``", "``: ``'a', 'b'``."""
+        return ", ".join(map(repr, self._items))
 
 
 class ImmutableMultiDict(Mapping[_KeyType, _CovariantValueType]):
@@ -846,7 +862,11 @@ class Address(NamedTuple):
 
 
 class State:
-    """An attribute bag over a dict: ``state.db = ...``, ``state.db``, ``del state.db``."""
+    """Arbitrary state over a dict, by attribute or by item: ``state.db = ...`` and
+    ``state["db"] = ...`` are the same entry; ``del``, ``in``, ``len()`` and iteration
+    over the names work too. A missing attribute raises ``AttributeError``, a missing
+    item ``KeyError``.
+    """
 
     _state: dict[str, Any]
 
@@ -871,3 +891,21 @@ class State:
             raise AttributeError(
                 f"{self.__class__.__name__!r} object has no attribute {key!r}"
             ) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._state
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __len__(self) -> int:
+        return len(self._state)

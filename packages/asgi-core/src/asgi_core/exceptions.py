@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http import HTTPStatus
 
-__all__ = ["HTTPException", "WebSocketException"]
+__all__ = [
+    "ASGIDeprecationWarning",
+    "HTTPException",
+    "StarletteDeprecationWarning",
+    "WebSocketException",
+]
 
 _PHRASES: dict[int, str] = {status.value: status.phrase for status in HTTPStatus}
 
@@ -51,3 +56,18 @@ class WebSocketException(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+class ASGIDeprecationWarning(UserWarning):
+    """Warns that a name or behaviour of the framework is deprecated.
+
+    Like Starlette's ``StarletteDeprecationWarning`` it derives from ``UserWarning``,
+    not ``DeprecationWarning``: Python hides ``DeprecationWarning`` raised outside
+    ``__main__`` by default, so an application's authors would never see it.
+    Silence it with ``warnings.filterwarnings("ignore", category=ASGIDeprecationWarning)``.
+    """
+
+
+StarletteDeprecationWarning = ASGIDeprecationWarning
+"""Starlette's name for :class:`ASGIDeprecationWarning`, so that ported code catching or
+filtering it keeps working."""

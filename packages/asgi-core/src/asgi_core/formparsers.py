@@ -9,27 +9,43 @@ Every limit is enforced while the body streams in, so a hostile form costs bound
 memory: number of fields and files, size of a field part, number and size of a part's
 headers, size of the multipart preamble and epilogue (64 KiB each), total body size.
 Violations raise :class:`MultiPartException` with a ``status_code`` of 400 (malformed,
-too many fields or files, preamble or epilogue too large) or 413 (too large);
-``Request.form()`` turns it into an ``HTTPException``.
+too many fields or files, preamble or epilogue too large) or 413 (too large). Inside an
+application (a scope with an ``"app"``) ``Request.form()`` turns it into an
+``HTTPException`` with that status; outside one it lets it through, as Starlette does.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import sys
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 from tempfile import SpooledTemporaryFile
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 import anyio
 
-from asgi_core._parsers import ParseError, parse_content_type, parse_urlencoded
+from asgi_core._parsers import FieldTooLarge, ParseError, parse_content_type, parse_urlencoded
 from asgi_core.datastructures import FormData, Headers, UploadFile, find_header
+from asgi_core.exceptions import ASGIDeprecationWarning
+
+if sys.version_info >= (3, 13):  # pragma: no cover - one branch per Python version
+    from warnings import deprecated
+else:  # pragma: no cover
+    from typing_extensions import deprecated
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartParser
 
-__all__ = ["FormParser", "MultiPartException", "MultiPartParser"]
+__all__ = [
+    "FormMessage",
+    "FormParser",
+    "MultiPartException",
+    "MultiPartParser",
+    "MultipartPart",
+]
 
 _MAX_BOUNDARY_LENGTH = 70  # RFC 2046, section 5.1.1
 # Browsers send two headers per part; these bound what any python-multipart version
@@ -43,12 +59,51 @@ _MAX_EPILOGUE_SIZE = 64 * 1024
 
 
 class MultiPartException(Exception):
-    """A form body that is malformed (400) or over a limit (413)."""
+    """A form body that is malformed or over a limit.
 
-    def __init__(self, message: str, status_code: int = 400) -> None:
+    ``message`` says what was wrong; ``status_code`` is the HTTP status to answer
+    with: 400, or 413 when a size limit was passed.
+    """
+
+    status_code: int = 400
+
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.status_code = status_code
+
+
+def _too_large(message: str) -> MultiPartException:
+    exc = MultiPartException(message)
+    exc.status_code = 413
+    return exc
+
+
+@deprecated(
+    "FormMessage is deprecated and will be removed in a future version.",
+    category=ASGIDeprecationWarning,
+    stacklevel=2,
+)
+class FormMessage(Enum):
+    """The events of a urlencoded form parse. Deprecated, as in Starlette: nothing
+    here uses it; building one (``FormMessage(1)``) warns."""
+
+    FIELD_START = 1
+    FIELD_NAME = 2
+    FIELD_DATA = 3
+    FIELD_END = 4
+    END = 5
+
+
+@dataclass
+class MultipartPart:
+    """The multipart part being parsed: its raw ``Content-Disposition``, field name,
+    data (a text field's bytes), file (an upload's) and headers."""
+
+    content_disposition: bytes | None = None
+    field_name: str = ""
+    data: bytearray = field(default_factory=bytearray)
+    file: UploadFile | None = None
+    item_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 def _charset(name: str | None, default: str) -> str:
@@ -82,8 +137,9 @@ def _find_across(tail: bytes, chunk: bytes, needle: bytes) -> int:
 class FormParser:
     """Parse an ``application/x-www-form-urlencoded`` body.
 
-    At most ``max_size`` bytes are buffered (413 past it) and ``max_fields`` pairs
-    accepted (400 past it). The ``charset`` Content-Type parameter is honoured;
+    At most ``max_size`` bytes are buffered (413 past it), ``max_fields`` pairs
+    accepted (400 past it), and each field name and value may hold ``max_part_size``
+    bytes as sent (413 past it). The ``charset`` Content-Type parameter is honoured;
     undecodable bytes become U+FFFD. ``content_type_params`` are the Content-Type's
     parameters when the caller has parsed them already (``Request.form()`` does);
     by default they are read from ``headers``.
@@ -95,12 +151,14 @@ class FormParser:
         stream: AsyncIterator[bytes],
         *,
         max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
         max_size: int = 2_621_440,
         content_type_params: Mapping[str, str] | None = None,
     ) -> None:
         self.headers = headers
         self.stream = stream
         self.max_fields = max_fields
+        self.max_part_size = max_part_size
         self.max_size = max_size
         self._params = content_type_params
 
@@ -110,9 +168,7 @@ class FormParser:
         async for chunk in self.stream:
             size += len(chunk)
             if size > self.max_size:
-                raise MultiPartException(
-                    f"Form body is too large (limit: {self.max_size} bytes).", 413
-                )
+                raise _too_large(f"Form body is too large (limit: {self.max_size} bytes).")
             chunks.append(chunk)
         params = _content_type_params(self.headers, self._params)
         try:
@@ -120,7 +176,10 @@ class FormParser:
                 b"".join(chunks),
                 max_fields=self.max_fields,
                 charset=_charset(params.get("charset"), "utf-8"),
+                max_part_size=self.max_part_size,
             )
+        except FieldTooLarge as exc:
+            raise _too_large(str(exc)) from None
         except ParseError as exc:
             raise MultiPartException(str(exc)) from None
         return FormData(items)
@@ -174,6 +233,11 @@ class MultiPartParser:
     caller has parsed them already; by default they are read from ``headers``.
     """
 
+    spool_max_size: int = 1024 * 1024
+    """The default size past which an upload's spooled file moves to disk."""
+    max_part_size: int = 1024 * 1024
+    """The default size limit of one non-file part."""
+
     def __init__(
         self,
         headers: Headers,
@@ -203,22 +267,16 @@ class MultiPartParser:
         self._files = 0
         self._fields = 0
         self._ended = False
-        self._reset_part()
-
-    def _reset_part(self) -> None:
-        self._header_field = b""
-        self._header_value = b""
-        self._part_headers: list[tuple[bytes, bytes]] = []
-        self._header_bytes = 0
-        self._field_name = ""
-        self._field_charset = self._charset
-        self._field_data = bytearray()
-        self._file: UploadFile | None = None
+        self.on_part_begin()
 
     # --- python-multipart callbacks (synchronous; file writes are queued) ---
 
-    def _on_part_begin(self) -> None:
-        self._reset_part()
+    def on_part_begin(self) -> None:
+        self._part = MultipartPart()
+        self._header_field = b""
+        self._header_value = b""
+        self._header_bytes = 0
+        self._field_charset = self._charset
 
     def _count_header_bytes(self, count: int) -> None:
         self._header_bytes += count
@@ -228,34 +286,40 @@ class MultiPartParser:
                 f"(limit: {_MAX_PART_HEADER_BYTES} bytes)."
             )
 
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._count_header_bytes(end - start)
         self._header_field += data[start:end]
 
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._count_header_bytes(end - start)
         self._header_value += data[start:end]
 
-    def _on_header_end(self) -> None:
-        if len(self._part_headers) >= _MAX_PART_HEADERS:
+    def on_header_end(self) -> None:
+        headers = self._part.item_headers
+        if len(headers) >= _MAX_PART_HEADERS:
             raise MultiPartException(
                 f"A multipart part has too many headers (limit: {_MAX_PART_HEADERS})."
             )
-        self._part_headers.append((self._header_field.strip().lower(), self._header_value))
+        name = self._header_field.strip().lower()
+        if name == b"content-disposition" and self._part.content_disposition is None:
+            self._part.content_disposition = self._header_value
+        headers.append((name, self._header_value))
         self._header_field = b""
         self._header_value = b""
 
-    def _on_headers_finished(self) -> None:
-        disposition = find_header(self._part_headers, b"content-disposition")
-        content_type = (find_header(self._part_headers, b"content-type") or b"").decode("latin-1")
+    def on_headers_finished(self) -> None:
+        part = self._part
+        disposition = part.content_disposition
         if disposition is None:
             raise MultiPartException("A multipart part has no Content-Disposition header.")
+        content_type = (find_header(part.item_headers, b"content-type") or b"").decode("latin-1")
         _, options = parse_content_type(disposition.decode(self._charset, "replace"))
         name = options.get("name")
         if name is None:
             raise MultiPartException(
                 'The Content-Disposition header of a multipart part must have a "name".'
             )
+        part.field_name = name
         filename = options.get("filename")
         if filename is None:
             self._fields += 1
@@ -263,7 +327,6 @@ class MultiPartParser:
                 raise MultiPartException(
                     f"Too many fields. Maximum number of fields is {self.max_fields}."
                 )
-            self._field_name = name
             _, type_params = parse_content_type(content_type)
             self._field_charset = _charset(type_params.get("charset"), self._charset)
             return
@@ -280,33 +343,32 @@ class MultiPartParser:
             cast(BinaryIO, spooled),
             size=0,
             filename=filename,
-            headers=Headers(raw=self._part_headers),
+            headers=Headers(raw=part.item_headers),
         )
-        self._file = upload
+        part.file = upload
         self._items.append((name, upload))
 
-    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._file is not None:
-            self._pending.append((self._file, data[start:end]))
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        if part.file is not None:
+            self._pending.append((part.file, data[start:end]))
             return
-        if len(self._field_data) + (end - start) > self.max_part_size:
-            raise MultiPartException(
-                f"A form field is too large (limit: {self.max_part_size} bytes).", 413
-            )
+        if len(part.data) + (end - start) > self.max_part_size:
+            raise _too_large(f"A form field is too large (limit: {self.max_part_size} bytes).")
         self._buffered += end - start
         if self._buffered > self.max_buffered_size:
-            raise MultiPartException(
-                f"The form fields are too large together (limit: {self.max_buffered_size} bytes).",
-                413,
+            raise _too_large(
+                f"The form fields are too large together (limit: {self.max_buffered_size} bytes)."
             )
-        self._field_data += data[start:end]
+        part.data += data[start:end]
 
-    def _on_part_end(self) -> None:
-        if self._file is None:
-            value = self._field_data.decode(self._field_charset, "replace")
-            self._items.append((self._field_name, value))
+    def on_part_end(self) -> None:
+        part = self._part
+        if part.file is None:
+            value = part.data.decode(self._field_charset, "replace")
+            self._items.append((part.field_name, value))
 
-    def _on_end(self) -> None:
+    def on_end(self) -> None:
         self._ended = True
 
     # --- driving the parser ---
@@ -331,14 +393,14 @@ class MultiPartParser:
         parser = parser_class(
             boundary,
             {
-                "on_part_begin": self._on_part_begin,
-                "on_part_data": self._on_part_data,
-                "on_part_end": self._on_part_end,
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
-                "on_headers_finished": self._on_headers_finished,
-                "on_end": self._on_end,
+                "on_part_begin": self.on_part_begin,
+                "on_part_data": self.on_part_data,
+                "on_part_end": self.on_part_end,
+                "on_header_field": self.on_header_field,
+                "on_header_value": self.on_header_value,
+                "on_header_end": self.on_header_end,
+                "on_headers_finished": self.on_headers_finished,
+                "on_end": self.on_end,
             },
         )
         parser.logger = cast(logging.Logger, _PARSER_LOG)
@@ -353,8 +415,8 @@ class MultiPartParser:
             async for chunk in self.stream:
                 received += len(chunk)
                 if self.max_body_size is not None and received > self.max_body_size:
-                    raise MultiPartException(
-                        f"Request body is too large (limit: {self.max_body_size} bytes).", 413
+                    raise _too_large(
+                        f"Request body is too large (limit: {self.max_body_size} bytes)."
                     )
                 if epilogue >= 0:
                     # python-multipart ignores the epilogue: count it, skip the parser.

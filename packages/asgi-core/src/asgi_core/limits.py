@@ -15,10 +15,17 @@ from dataclasses import dataclass
 
 from asgi_core.types import Scope
 
-__all__ = ["DEFAULT_LIMITS", "LIMITS_KEY", "RequestLimits", "get_limits"]
+__all__ = ["DEFAULT_LIMITS", "LIMITS_KEY", "MAX_BODY_SIZE_SCOPE_KEY", "RequestLimits", "get_limits"]
 
 LIMITS_KEY = "asgi_app.limits"
 """The scope key holding the request's :class:`RequestLimits`."""
+
+MAX_BODY_SIZE_SCOPE_KEY = "starlette.max_body_size"
+"""The scope key holding the request body limit in force, an ``int`` number of bytes
+(Starlette 1.10's key and contract): whoever narrows or widens the limit for the code it
+calls sets it for the call and restores the previous value (or removes the key) after;
+whoever reads the body enforces the value present when it reads. Routing and
+``asgi_middleware.body_limit`` keep ``RequestLimits.max_body_size`` equal to it."""
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ byte is read when its ``Content-Length`` already says so; a malformed body gets
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import aclosing
 from types import TracebackType
-from typing import Any, Generic, NoReturn, TypeVar, overload
+from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
 import anyio
 
@@ -42,17 +43,40 @@ from asgi_core.formparsers import FormParser, MultiPartException, MultiPartParse
 from asgi_core.limits import RequestLimits, get_limits
 from asgi_core.types import Message, Receive, Scope, Send
 
-__all__ = ["ClientDisconnect", "HTTPConnection", "Request", "empty_receive", "empty_send"]
+if sys.version_info >= (3, 13):  # pragma: no cover - one branch per Python version
+    from typing import TypeVar as _DefaultTypeVar
+else:  # pragma: no cover
+    from typing_extensions import TypeVar as _DefaultTypeVar
+
+__all__ = [
+    "SERVER_PUSH_HEADERS_TO_COPY",
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "StateT",
+    "cookie_parser",
+    "empty_receive",
+    "empty_send",
+]
 
 _T = TypeVar("_T")
 
-_SERVER_PUSH_HEADERS_TO_COPY = (
+StateT = _DefaultTypeVar("StateT", bound=Mapping[str, Any] | State, default=State)
+"""The type of ``connection.state``: ``Request[MyState]`` types ``request.state`` as
+``MyState`` (a ``TypedDict`` read by item, or a ``State``); ``State`` by default."""
+
+SERVER_PUSH_HEADERS_TO_COPY = {
     "accept",
     "accept-encoding",
     "accept-language",
     "cache-control",
     "user-agent",
-)
+}
+"""The request headers :meth:`Request.send_push_promise` copies into the push promise."""
+
+cookie_parser = parse_cookie
+"""Parse a ``Cookie`` header into a dict, the way browsers send cookies (never raises)."""
+
 _UNSET: Any = object()
 
 
@@ -94,10 +118,11 @@ async def empty_send(message: Message) -> NoReturn:
     raise RuntimeError("Send channel has not been made available")
 
 
-class HTTPConnection(Mapping[str, Any]):
+class HTTPConnection(Mapping[str, Any], Generic[StateT]):
     """What HTTP requests and WebSocket connections share: URL, headers, cookies...
 
-    It is a read-only mapping over the ASGI ``scope``.
+    It is a read-only mapping over the ASGI ``scope``. ``HTTPConnection[S]`` (and
+    ``Request[S]``, ``WebSocket[S]``) types ``state`` as ``S``, see :data:`StateT`.
     """
 
     def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
@@ -197,9 +222,10 @@ class HTTPConnection(Mapping[str, Any]):
         return self._set_by("user", "AuthenticationMiddleware")
 
     @_cached
-    def state(self) -> State:
-        """Per-request state, shared through ``scope["state"]`` with the lifespan's."""
-        return State(self.scope.setdefault("state", {}))
+    def state(self) -> StateT:
+        """Per-request state, shared through ``scope["state"]`` with the lifespan's:
+        ``request.state.db`` or ``request.state["db"]``."""
+        return cast(StateT, State(self.scope.setdefault("state", {})))
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         """The absolute URL of the route called ``name`` (needs a router in the scope)."""
@@ -238,7 +264,7 @@ class _AwaitableOrContextManager(Generic[_T]):
         await self._close()
 
 
-class Request(HTTPConnection):
+class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus its method and body."""
 
     # Per-request state starts as class defaults: creating a Request stays cheap.
@@ -409,11 +435,17 @@ class Request(HTTPConnection):
         dependency; ``multipart/form-data`` needs ``asgi-core[forms]``. Any other
         Content-Type gives an empty form. ``max_files``, ``max_fields`` and
         ``max_part_size`` default to the request limits (1000, 1000, 1 MiB); a
-        value given here wins. Multipart text fields together are held to
-        ``max_buffered_size``, like a buffered body. Too many files or fields or a
-        malformed body gets ``HTTPException(400)``; a part or body over its size
-        limit gets 413.
-        Used with ``async with``, uploaded files are closed on exit.
+        value given here wins; ``max_part_size`` bounds a multipart text part and
+        each urlencoded field name and value. Multipart text fields together are
+        held to ``max_buffered_size``, like a buffered body.
+
+        Too many files or fields or a malformed body raises
+        :class:`~asgi_core.formparsers.MultiPartException` (``status_code`` 400), a
+        part over its size limit one with ``status_code`` 413; inside an
+        application (a scope with an ``"app"``) it becomes an ``HTTPException``
+        with that status. A body over the request limits is ``HTTPException(413)``,
+        as for :meth:`body`. Used with ``async with``, uploaded files are closed on
+        exit.
         """
         return _AwaitableOrContextManager(
             self._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size),
@@ -450,6 +482,7 @@ class Request(HTTPConnection):
                     self.headers,
                     chunks,
                     max_fields=limits.max_fields if max_fields is None else max_fields,
+                    max_part_size=limits.max_part_size if max_part_size is None else max_part_size,
                     max_size=cap,
                     content_type_params=params,
                 )
@@ -462,7 +495,9 @@ class Request(HTTPConnection):
                 try:
                     self._form = await parser.parse()
                 except MultiPartException as exc:
-                    raise HTTPException(exc.status_code, detail=exc.message) from None
+                    if "app" in self.scope:
+                        raise HTTPException(exc.status_code, detail=exc.message) from None
+                    raise
         return self._form
 
     async def close(self) -> None:
@@ -491,10 +526,23 @@ class Request(HTTPConnection):
         """Ask an HTTP/2 server to push ``path`` (a no-op without server support)."""
         if "http.response.push" in self.scope.get("extensions", {}):
             raw_headers: list[tuple[bytes, bytes]] = []
-            for name in _SERVER_PUSH_HEADERS_TO_COPY:
+            for name in sorted(SERVER_PUSH_HEADERS_TO_COPY):
                 for value in self.headers.getlist(name):
                     raw_headers.append((name.encode("latin-1"), value.encode("latin-1")))
             await self._send({"type": "http.response.push", "path": path, "headers": raw_headers})
+
+    async def send_early_hints(self, link: str, /, *additional_links: str) -> None:
+        """Send a 103 Early Hints response carrying ``Link`` header values, such as
+        ``'</style.css>; rel=preload; as=style'``, before the final response.
+
+        Needs the server's ``http.response.early_hint`` extension; a no-op without it,
+        or when the request has no ``send`` channel.
+        """
+        if "http.response.early_hint" in self.scope.get("extensions", {}) and (
+            self._send is not empty_send
+        ):
+            links = [value.encode("latin-1") for value in (link, *additional_links)]
+            await self._send({"type": "http.response.early_hint", "links": links})
 
 
 def _buffer_limit(limits: RequestLimits) -> int:

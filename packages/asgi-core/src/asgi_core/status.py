@@ -3,13 +3,16 @@
 Names follow the registries' reason phrases: ``HTTP_404_NOT_FOUND``,
 ``WS_1008_POLICY_VIOLATION``. The older names ``HTTP_413_REQUEST_ENTITY_TOO_LARGE``,
 ``HTTP_414_REQUEST_URI_TOO_LONG``, ``HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE`` and
-``HTTP_422_UNPROCESSABLE_ENTITY`` still resolve, with a ``DeprecationWarning``.
+``HTTP_422_UNPROCESSABLE_ENTITY`` still resolve, with an
+:class:`~asgi_core.exceptions.ASGIDeprecationWarning`.
 """
 
 from __future__ import annotations
 
 import warnings
 from typing import Final
+
+from asgi_core.exceptions import ASGIDeprecationWarning
 
 __all__ = [
     "HTTP_100_CONTINUE",
@@ -188,7 +191,7 @@ def __getattr__(name: str) -> int:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     warnings.warn(
         f"{name} is deprecated; use {replacement} instead.",
-        DeprecationWarning,
+        ASGIDeprecationWarning,
         stacklevel=2,
     )
     value: int = globals()[replacement]

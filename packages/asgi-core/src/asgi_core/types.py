@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # only for the handler aliases: requests and websockets import this module
+    from asgi_core.requests import Request
+    from asgi_core.websockets import WebSocket
 
 AppType = TypeVar("AppType")
 
@@ -24,9 +28,17 @@ StatelessLifespan = Callable[[AppType], AbstractAsyncContextManager[None]]
 StatefulLifespan = Callable[[AppType], AbstractAsyncContextManager[Mapping[str, Any]]]
 Lifespan = StatelessLifespan[AppType] | StatefulLifespan[AppType]
 
+# An exception handler returns a response, which is an ASGI app (asgi-core does not
+# depend on asgi-responses: any Response class fits ASGIApp).
+HTTPExceptionHandler = Callable[["Request", Exception], "ASGIApp | Awaitable[ASGIApp]"]
+WebSocketExceptionHandler = Callable[["WebSocket", Exception], Awaitable[None]]
+ExceptionHandler = HTTPExceptionHandler | WebSocketExceptionHandler
+
 __all__ = [
     "ASGIApp",
     "AppType",
+    "ExceptionHandler",
+    "HTTPExceptionHandler",
     "Lifespan",
     "Message",
     "Receive",
@@ -34,4 +46,5 @@ __all__ = [
     "Send",
     "StatefulLifespan",
     "StatelessLifespan",
+    "WebSocketExceptionHandler",
 ]

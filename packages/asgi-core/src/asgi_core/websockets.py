@@ -4,7 +4,9 @@ A :class:`WebSocket` wraps the ASGI ``receive``/``send`` pair with a state machi
 follows the ASGI WebSocket specification. The client side (what was received) and the
 application side (what was sent) are tracked separately, so misuse such as sending
 before ``accept()``, accepting twice or receiving after the client disconnected fails
-at once with a ``RuntimeError`` that says what went wrong.
+at once with a ``RuntimeError`` that says what went wrong: a
+:class:`WebSocketDisconnected` (a ``RuntimeError``) when the connection is not, or no
+longer, usable.
 
 Client data that does not match what the application asked for (a binary frame for
 ``receive_text()``, a text frame for ``receive_bytes()``, a payload that is not JSON for
@@ -21,7 +23,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 from asgi_core.exceptions import WebSocketException
-from asgi_core.requests import HTTPConnection
+from asgi_core.requests import HTTPConnection, StateT
 from asgi_core.status import (
     WS_1000_NORMAL_CLOSURE,
     WS_1003_UNSUPPORTED_DATA,
@@ -31,7 +33,13 @@ from asgi_core.status import (
 )
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["WebSocket", "WebSocketClose", "WebSocketDisconnect", "WebSocketState"]
+__all__ = [
+    "WebSocket",
+    "WebSocketClose",
+    "WebSocketDisconnect",
+    "WebSocketDisconnected",
+    "WebSocketState",
+]
 
 _DENIAL_EXTENSION = "websocket.http.response"
 
@@ -63,6 +71,11 @@ class WebSocketDisconnect(Exception):
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
 
 
+class WebSocketDisconnected(RuntimeError):
+    """The WebSocket is not usable: receiving data before ``accept()``, receiving after
+    the client's disconnect message, or sending after ``close()`` (closing twice)."""
+
+
 class WebSocketClose:
     """An ASGI app that closes the WebSocket with ``code`` and ``reason``.
 
@@ -91,7 +104,7 @@ def _raise_if_disconnect(message: Message) -> Message:
     return message
 
 
-class WebSocket(HTTPConnection):
+class WebSocket(HTTPConnection[StateT]):
     """A WebSocket connection: handshake, messages in both directions, close."""
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,7 +148,9 @@ class WebSocket(HTTPConnection):
                 'Expected ASGI message "websocket.connect" or "websocket.disconnect", '
                 f"but got {message_type!r}."
             )
-        raise RuntimeError('Cannot call "receive" once a disconnect message has been received.')
+        raise WebSocketDisconnected(
+            'Cannot call "receive" once a disconnect message has been received.'
+        )
 
     async def send(self, message: Message) -> None:
         """Send an ASGI message to the client, checking the protocol order.
@@ -191,7 +206,7 @@ class WebSocket(HTTPConnection):
             if not message.get("more_body", False):
                 self.application_state = _DISCONNECTED
         else:
-            raise RuntimeError(
+            raise WebSocketDisconnected(
                 'Cannot call "send" once the WebSocket is closed or its denial response is sent.'
             )
         try:
@@ -223,7 +238,7 @@ class WebSocket(HTTPConnection):
 
     async def _receive_data(self) -> Message:
         if self.application_state is not _CONNECTED:
-            raise RuntimeError('The WebSocket is not connected: call "accept" first.')
+            raise WebSocketDisconnected('The WebSocket is not connected: call "accept" first.')
         return _raise_if_disconnect(await self.receive())
 
     async def receive_text(self) -> str:
