@@ -126,10 +126,29 @@ def test_starlette_http_cookies_and_lifespan(anyio_backend: str) -> None:
 
 
 def test_starlette_root_path(anyio_backend: str) -> None:
+    """The test requests the full path; the root path is reported, not added again."""
     client = TestClient(starlette_app, root_path="/prefix", backend=anyio_backend)
-    data = client.get("/").json()
+    data = client.get("/prefix/").json()
     assert data["root_path"] == "/prefix"
     assert data["path"] == "/prefix/"
+
+
+def test_trailers_through_starlette_gzip(anyio_backend: str) -> None:
+    from starlette.middleware.gzip import GZipMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/plain")]
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": headers, "trailers": True}
+        )
+        await send({"type": "http.response.body", "body": b"x" * 1000})
+        await send({"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")]})
+
+    client = TestClient(GZipMiddleware(app), backend=anyio_backend)
+    response = client.get("/", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text == "x" * 1000
+    assert response.extensions["http.response.trailers"] == [(b"x-checksum", b"abc")]
 
 
 def test_starlette_websockets(anyio_backend: str) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-import httpx
 import pytest
 from asgi_driver import Boom
 
@@ -85,6 +84,7 @@ def test_scope_of_a_simple_get(anyio_backend: str) -> None:
         "http.response.pathsend",
         "http.response.trailers",
         "http.response.early_hint",
+        "http.response.push",
     }
     headers = dict(data["headers"])
     assert headers["host"] == "testserver"
@@ -101,7 +101,7 @@ def test_scope_with_settings(anyio_backend: str) -> None:
         headers={"X-Team": "blue", "User-Agent": "custom"},
         client=("10.0.0.1", 1234),
     )
-    data = client.get("/users").json()
+    data = client.get("/api/users").json()
     assert data["scheme"] == "https"
     assert data["server"] == ["example.org", 8443]
     assert data["root_path"] == "/api"
@@ -112,6 +112,19 @@ def test_scope_with_settings(anyio_backend: str) -> None:
     assert headers["x-team"] == "blue"
     assert headers["user-agent"] == "custom"
     assert headers["host"] == "example.org:8443"
+
+
+def test_root_path_is_reported_not_prefixed(anyio_backend: str) -> None:
+    """The test writes the URL the server would see: the root path is not added again."""
+    client = TestClient(echo_scope, root_path="/r", backend=anyio_backend)
+    mounted = client.get("/r/x%20y").json()
+    assert (mounted["root_path"], mounted["path"], mounted["raw_path"]) == (
+        "/r",
+        "/r/x y",
+        "/r/x%20y",
+    )
+    bare = client.get("/x").json()
+    assert (bare["root_path"], bare["path"], bare["raw_path"]) == ("/r", "/x", "/x")
 
 
 def test_default_https_port(anyio_backend: str) -> None:
@@ -441,7 +454,7 @@ def test_trailers_early_hints_and_debug(anyio_backend: str) -> None:
     client = TestClient(app, backend=anyio_backend)
     response = client.get("/")
     assert response.text == "data"
-    assert response.extensions["trailers"] == httpx.Headers({"x-a": "1", "x-b": "2"})
+    assert response.extensions["http.response.trailers"] == [(b"x-a", b"1"), (b"x-b", b"2")]
     hints = response.extensions["early_hints"]
     assert [hint.get_list("link") for hint in hints] == [
         ["</a.css>; rel=preload"],
@@ -449,7 +462,10 @@ def test_trailers_early_hints_and_debug(anyio_backend: str) -> None:
     ]
     assert response.template == "index.html"  # type: ignore[attr-defined]
     assert response.context == {"name": "x"}  # type: ignore[attr-defined]
-    assert response.extensions["debug"]["template"] == "index.html"
+    assert response.extensions["http.response.debug"] == {
+        "template": "index.html",
+        "context": {"name": "x"},
+    }
 
 
 def test_late_debug_info_and_missing_trailers(anyio_backend: str) -> None:
@@ -462,7 +478,7 @@ def test_late_debug_info_and_missing_trailers(anyio_backend: str) -> None:
     response = client.get("/")
     assert response.text == "data"
     assert response.template == "late.html"  # type: ignore[attr-defined]
-    assert "trailers" not in response.extensions
+    assert response.extensions["http.response.trailers"] == []  # declared, never sent
     client = TestClient(app, backend=anyio_backend)
     with pytest.raises(RuntimeError, match="before completing the response"):
         client.get("/")

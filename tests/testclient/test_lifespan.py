@@ -92,21 +92,32 @@ def test_startup_crash_is_raised(anyio_backend: str) -> None:
         pass
 
 
-def test_apps_without_lifespan_are_tolerated(anyio_backend: str) -> None:
-    async def rejects(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            raise ValueError("unsupported scope")
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body"})
-
+def test_apps_that_return_without_lifespan_support_are_tolerated(anyio_backend: str) -> None:
     async def ignores(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return
-        await rejects(scope, receive, send)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body"})
 
-    for app in (rejects, ignores):
-        with TestClient(app, backend=anyio_backend) as client:
-            assert client.get("/").status_code == 204
+    with TestClient(ignores, backend=anyio_backend) as client:
+        assert client.get("/").status_code == 204
+
+
+def test_an_error_raised_before_reading_startup_is_raised(anyio_backend: str) -> None:
+    """A middleware failing on the lifespan scope, before the app reads a message."""
+
+    def failing_middleware(inner: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "lifespan":
+                raise Boom("middleware could not start")
+            await inner(scope, receive, send)
+
+        return middleware
+
+    client = TestClient(failing_middleware(lifespan_app()), backend=anyio_backend)
+    with pytest.raises(Boom, match="middleware could not start"), client:
+        pass
+    assert client.portal is None
 
 
 def test_lifespan_that_returns_after_startup(anyio_backend: str) -> None:

@@ -6,6 +6,9 @@ re-exported here.
 """
 
 from .testclient import (
+    ASGI2App,
+    ASGI3App,
+    ASGIInstance,
     AsyncTestClient,
     AsyncWebSocketTestSession,
     TestClient,
@@ -17,6 +20,9 @@ from .testclient import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ASGI2App",
+    "ASGI3App",
+    "ASGIInstance",
     "AsyncTestClient",
     "AsyncWebSocketTestSession",
     "TestClient",

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import anyio
-import httpx
 
-from asgi_core.types import Message, Scope
+from asgi_core.types import ASGIApp, Message, Scope
 
 from ._task import AppTask
-from ._transport import Server, timeout_error
+from ._transport import timeout_error
 
 __all__ = ["Denial", "WebSocketChannel"]
 
@@ -45,22 +44,24 @@ _TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
-def _websocket_scope(server: Server, request: httpx.Request, subprotocols: list[str]) -> Scope:
-    scope = server.scope(request, "websocket")
-    scope["subprotocols"] = subprotocols
-    scope["extensions"] = {"websocket.http.response": {}}
-    del scope["method"]
-    return scope
-
-
 class WebSocketChannel(AppTask):
-    """The server side of one websocket connection. Must be created in the event loop."""
+    """The server side of one websocket connection. Must be created in the event loop.
 
-    def __init__(self, server: Server, request: httpx.Request, subprotocols: list[str]) -> None:
-        super().__init__(server.app, server.timeout)
-        self._raise = server.raise_server_exceptions
-        self._scope = _websocket_scope(server, request, subprotocols)
-        self._what = f"websocket {request.url.copy_with(scheme=self._scope['scheme'])}"
+    ``what`` names the connection in timeout messages.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        raise_server_exceptions: bool,
+        timeout: float | None,
+        what: str,
+    ) -> None:
+        super().__init__(app, timeout)
+        self._raise = raise_server_exceptions
+        self._scope = scope
+        self._what = what
         self._state = "connecting"
         self._client_closed = False
         self._streams_closed = False

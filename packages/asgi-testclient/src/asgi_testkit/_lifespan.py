@@ -16,26 +16,20 @@ __all__ = ["Lifespan"]
 class Lifespan(AppTask):
     """Runs the app's lifespan: ``run`` is its task, ``startup``/``shutdown`` drive it.
 
-    An app that raises before it reads the first lifespan event, or returns without
-    answering, does not support lifespan; that is tolerated, as servers do. Must be
-    created in the event loop.
+    An exception the app (or a middleware around it) raises during startup is raised
+    to the test, whenever it happens. An app that returns without answering does not
+    support lifespan; that is tolerated, as servers do. Must be created in the event loop.
     """
 
     def __init__(self, app: ASGIApp, timeout: float | None) -> None:
         super().__init__(app, timeout)
         self.state: dict[str, Any] = {}
-        self._listening = False
         self._supported = True
 
     async def run(self) -> None:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
         scope["state"] = self.state
-        await self._run(scope, self._receive, self._from_app_in.send)
-
-    async def _receive(self) -> Message:
-        message = await self._to_app.receive()
-        self._listening = True
-        return message
+        await self._run(scope, self._to_app.receive, self._from_app_in.send)
 
     async def _next(self, phase: str) -> Message | None:
         try:
@@ -54,9 +48,9 @@ class Lifespan(AppTask):
         await self._to_app_in.send({"type": f"lifespan.{phase}"})
         message = await self._next(phase)
         if message is None:
-            if self._error is not None and self._listening:
+            if self._error is not None:
                 raise self._error
-            # Not supported (raised on the lifespan scope, or returned): carry on.
+            # The app returned without answering: it does not support lifespan.
             self._supported = False
             return
         kind = message["type"]
@@ -97,5 +91,5 @@ class Lifespan(AppTask):
             await self._wait_finished("shutdown")
         finally:
             self._close_streams()
-        if self._error is not None and self._supported:
+        if self._error is not None:
             raise self._error

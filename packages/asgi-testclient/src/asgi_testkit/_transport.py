@@ -8,7 +8,7 @@ blocking portal (sync client) or in the caller's event loop (async client).
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,7 +24,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from asgi_core.types import ASGIApp, Message, Scope
 
-__all__ = ["AsyncASGITransport", "Server", "SyncASGITransport"]
+__all__ = ["UPGRADE", "AsyncASGITransport", "Server", "SyncASGITransport"]
+
+# The request extension that marks a websocket handshake (see ``_upgrade``).
+UPGRADE = "asgi_testkit.websocket_upgrade"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
@@ -46,32 +49,43 @@ class Server:
     client: tuple[str, int]
     timeout: float | None
     state: dict[str, Any] = field(default_factory=dict)
-    portal: BlockingPortal | None = None
     task_group: TaskGroup | None = None
 
     def scope(self, request: httpx.Request, scope_type: str) -> Scope:
-        """The ASGI connection scope for ``request`` ("http" or "websocket")."""
+        """The ASGI connection scope for ``request`` ("http" or "websocket").
+
+        ``path`` and ``raw_path`` are the request's own: a ``root_path`` is reported
+        beside them, never prefixed to them (the test writes the full URL).
+        """
         url = request.url
         scheme = url.scheme
         if scope_type == "websocket":
             scheme = "wss" if scheme in ("https", "wss") else "ws"
         raw_path = url.raw_path.split(b"?", 1)[0]
-        root = self.root_path
         return {
             "type": scope_type,
             "asgi": dict(_ASGI),
             "http_version": "1.1",
             "method": request.method,
             "scheme": scheme,
-            "path": root + unquote_to_bytes(raw_path).decode("utf-8", "replace"),
-            "raw_path": root.encode("utf-8") + raw_path,
-            "root_path": root,
+            "path": unquote_to_bytes(raw_path).decode("utf-8", "replace"),
+            "raw_path": raw_path,
+            "root_path": self.root_path,
             "query_string": url.query,
             "headers": [(name.lower(), value) for name, value in request.headers.raw],
             "client": self.client,
             "server": (url.host, url.port or _DEFAULT_PORTS.get(scheme, 80)),
             "state": dict(self.state),
         }
+
+    def websocket_scope(self, request: httpx.Request) -> Scope:
+        """The scope of a websocket handshake; subprotocols come from its header."""
+        scope = self.scope(request, "websocket")
+        offered = request.headers.get("sec-websocket-protocol", "")
+        scope["subprotocols"] = [name.strip() for name in offered.split(",") if name.strip()]
+        scope["extensions"] = {"websocket.http.response": {}}
+        del scope["method"]
+        return scope
 
 
 def request_timeout(request: httpx.Request, default: float | None) -> float | None:
@@ -152,38 +166,46 @@ class _Start:
     headers: list[tuple[bytes, bytes]]
 
 
+@dataclass
+class _Chunk:
+    data: bytes
+    last: bool  # the end of the body: the client knows the body was delivered whole
+
+
 class _HTTPExchange:
     """The server side of one HTTP request: runs the app and relays its response.
 
     Must be created in the event loop. ``run`` is the app's task; the consumer calls
-    ``receive_start`` once, then ``receive_body`` until it returns None, or ``aclose``.
+    ``receive_start`` once, then ``receive_body`` until it returns None, then ``close``
+    (or ``cancel`` to abandon the response).
     """
 
-    def __init__(
-        self, server: Server, scope: Scope, body: _Body, what: str, *, buffered: bool = False
-    ) -> None:
+    def __init__(self, server: Server, request: httpx.Request, *, buffered: bool = False) -> None:
         self._app = server.app
         self._raise = server.raise_server_exceptions
-        self._scope = scope
-        self._body = body
-        self.what = what
-        self._head = scope["method"] == "HEAD"
+        self._url = request.url
+        self._scope = _http_scope(server, request)
+        self._body = _body_of(request)
+        self.what = describe(request)
+        self._head = request.method == "HEAD"
         buffer = math.inf if buffered else 0
-        self._events_in: MemoryObjectSendStream[_Start | bytes]
-        self._events: MemoryObjectReceiveStream[_Start | bytes]
-        self._events_in, self._events = anyio.create_memory_object_stream[_Start | bytes](buffer)
+        self._events_in: MemoryObjectSendStream[_Start | _Chunk]
+        self._events: MemoryObjectReceiveStream[_Start | _Chunk]
+        self._events_in, self._events = anyio.create_memory_object_stream[_Start | _Chunk](buffer)
         self._cancel_scope = anyio.CancelScope()
         self._complete = anyio.Event()
         self._finished = anyio.Event()
         self._error: Exception | None = None
+        self._reported = False
         self._request_done = False
         self._started = False
         self._body_done = False
-        self._trailers_expected = False
+        self._delivered = False  # the client received the end of the body
+        self._trailers: list[tuple[bytes, bytes]] | None = None  # a list once declared
         self._trailers_done = False
         self._fallback: bytes | None = None
-        self._trailers: list[tuple[bytes, bytes]] = []
         self._early_hints: list[httpx.Headers] = []
+        self._pushes: list[httpx.Request] = []
         self._debug: dict[str, Any] | None = None
         self.response: httpx.Response | None = None
 
@@ -210,7 +232,8 @@ class _HTTPExchange:
             chunk, more = await self._body.next()
             self._request_done = not more
             return {"type": "http.request", "body": chunk, "more_body": more}
-        await self._complete.wait()
+        if not self._complete.is_set():  # once complete, answer without waiting
+            await self._complete.wait()
         return {"type": "http.disconnect"}
 
     async def _send(self, message: Message) -> None:
@@ -221,7 +244,8 @@ class _HTTPExchange:
             if self._started:
                 raise RuntimeError("The app sent 'http.response.start' twice.")
             self._started = True
-            self._trailers_expected = bool(message.get("trailers", False))
+            if message.get("trailers", False):
+                self._trailers = []
             headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
             await self._events_in.send(_Start(int(message["status"]), headers))
         elif kind == "http.response.early_hint":
@@ -231,15 +255,22 @@ class _HTTPExchange:
             self._early_hints.append(httpx.Headers([(b"link", bytes(link)) for link in links]))
         elif kind == "http.response.debug":
             self._debug = dict(message.get("info", {}))
+        elif kind == "http.response.push":
+            headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
+            url = self._url.join(str(message["path"]))
+            self._pushes.append(httpx.Request("GET", url, headers=headers))
         elif not self._started:
             raise RuntimeError(f"The app sent {kind!r} before 'http.response.start'.")
         elif kind == "http.response.body":
-            await self._send_body(bytes(message.get("body", b"")))
-            if not message.get("more_body", False):
+            last = not message.get("more_body", False)
+            await self._send_body(bytes(message.get("body", b"")), last)
+            if last:
                 self._end_body()
         elif kind == "http.response.pathsend":
             await self._send_file(str(message["path"]))
-        elif kind == "http.response.trailers" and self._trailers_expected:
+        elif kind == "http.response.trailers" and self._trailers is not None:
+            if not self._body_done:
+                raise RuntimeError("The app sent 'http.response.trailers' before the body ended.")
             self._trailers.extend(
                 (bytes(name), bytes(value)) for name, value in message.get("headers", ())
             )
@@ -249,16 +280,19 @@ class _HTTPExchange:
         else:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} in an HTTP response.")
 
-    async def _send_body(self, chunk: bytes) -> None:
+    async def _send_body(self, chunk: bytes, last: bool) -> None:
         if self._body_done:
             raise RuntimeError("The app sent a response body after the body was complete.")
-        if chunk and not self._head:
-            await self._events_in.send(chunk)
+        if self._head:
+            chunk = b""
+        if chunk or last:
+            await self._events_in.send(_Chunk(chunk, last))
 
     async def _send_file(self, path: str) -> None:
         async with await anyio.open_file(path, "rb") as file:
             while chunk := await file.read(_FILE_CHUNK):
-                await self._send_body(chunk)
+                await self._send_body(chunk, False)
+        await self._send_body(b"", True)
         self._end_body()
 
     def _end_body(self) -> None:
@@ -266,12 +300,12 @@ class _HTTPExchange:
         self._check_complete()
 
     def _check_complete(self) -> None:
-        if self._body_done and (self._trailers_done or not self._trailers_expected):
+        if self._body_done and (self._trailers is None or self._trailers_done):
             self._complete.set()
 
     # the client's side
 
-    async def _next(self, timeout: float | None) -> _Start | bytes | None:
+    async def _next(self, timeout: float | None) -> _Start | _Chunk | None:
         try:
             with anyio.fail_after(timeout):
                 return await self._events.receive()
@@ -281,7 +315,7 @@ class _HTTPExchange:
             self._events.close()
             return None
         except TimeoutError:
-            await self.aclose()
+            await self.cancel()
             raise timeout_error(self.what, timeout) from None
 
     def _failure(self, reason: str) -> Exception | None:
@@ -289,6 +323,7 @@ class _HTTPExchange:
         if not self._raise:
             return None
         if self._error is not None:
+            self._reported = True
             return self._error
         return RuntimeError(f"The ASGI app {reason} ({self.what}).")
 
@@ -308,9 +343,10 @@ class _HTTPExchange:
             if chunk:
                 return chunk
             return None
-        event = await self._next(timeout)
-        if isinstance(event, bytes):
-            return event
+        while isinstance(event := await self._next(timeout), _Chunk):
+            self._delivered = event.last
+            if event.data:
+                return event.data
         if not self._complete_normally():
             error = self._failure("returned before completing the response")
             if error is not None:
@@ -323,31 +359,53 @@ class _HTTPExchange:
         return (
             self._error is None
             and self._body_done
-            and not (self._trailers_expected and not self._trailers_done)
+            and (self._trailers is None or self._trailers_done)
         )
 
-    async def aclose(self) -> None:
+    async def close(self, timeout: float | None) -> None:
+        """The client is done with the response.
+
+        A complete response lets the app finish its remaining work (background tasks),
+        within ``timeout``; an incomplete one cancels the app. An error of the app's that
+        the client has not raised yet is raised now (with ``raise_server_exceptions``).
+        """
+        if self._delivered:
+            try:
+                with anyio.fail_after(timeout):
+                    await self._finished.wait()
+            except TimeoutError:
+                await self.cancel()
+                raise timeout_error(f"the end of {self.what}", timeout) from None
+        await self.cancel()
+        if self._raise and self._error is not None and not self._reported:
+            self._reported = True
+            raise self._error
+
+    async def cancel(self) -> None:
         """Cancel the app (the client went away) and wait until it has stopped."""
         self._cancel_scope.cancel()
         await self._finished.wait()
         self._events.close()
 
     def extensions(self) -> dict[str, Any]:
-        """The response extensions recorded so far (trailers, early hints, debug)."""
+        """The response extensions recorded so far (trailers, early hints, pushes, debug)."""
         extensions: dict[str, Any] = {}
-        if self._trailers_done:
-            extensions["trailers"] = httpx.Headers(self._trailers)
+        if self._trailers is not None:
+            # The list fills in place as trailers arrive after the body.
+            extensions["http.response.trailers"] = self._trailers
         if self._early_hints:
             extensions["early_hints"] = list(self._early_hints)
+        if self._pushes:
+            extensions["push_promises"] = list(self._pushes)
         if self._debug is not None:
-            extensions["debug"] = self._debug
+            extensions["http.response.debug"] = self._debug
         return extensions
 
 
 def decorate(response: httpx.Response, extensions: dict[str, Any]) -> None:
     """Expose what the app sent beside the body on ``response``."""
     response.extensions.update(extensions)
-    debug = extensions.get("debug", {})
+    debug = extensions.get("http.response.debug", {})
     for name in ("template", "context"):
         if name in debug:
             setattr(response, name, debug[name])
@@ -360,6 +418,7 @@ def _http_scope(server: Server, request: httpx.Request) -> Scope:
         "http.response.pathsend": {},
         "http.response.trailers": {},
         "http.response.early_hint": {},
+        "http.response.push": {},
     }
     return scope
 
@@ -370,29 +429,49 @@ def _response(start: _Start, stream: Any, extensions: dict[str, Any]) -> httpx.R
     return response
 
 
+def _upgrade(request: httpx.Request) -> httpx.Response | None:
+    """The answer to a websocket handshake request: its session runs the app, not HTTP."""
+    if request.extensions.get(UPGRADE):
+        return httpx.Response(101, request=request)
+    return None
+
+
 # -- sync --------------------------------------------------------------------------------
 
 
 class _SyncResponseStream(httpx.SyncByteStream):
     def __init__(
         self,
+        transport: SyncASGITransport,
         portal: BlockingPortal,
         exchange: _HTTPExchange,
         timeout: float | None,
         stack: ExitStack,
     ) -> None:
+        self._transport = transport
         self._portal = portal
         self._exchange = exchange
         self._timeout = timeout
         self._stack = stack
+        self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
         while (chunk := self._portal.call(self._exchange.receive_body, self._timeout)) is not None:
             yield chunk
 
     def close(self) -> None:
+        self._end(partial(self._exchange.close, self._timeout))
+
+    def abort(self) -> None:
+        self._end(self._exchange.cancel)
+
+    def _end(self, how: Callable[[], Awaitable[None]]) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._transport.open.discard(self)
         with self._stack:
-            self._portal.call(self._exchange.aclose)
+            self._portal.call(how)
 
 
 class SyncASGITransport(httpx.BaseTransport):
@@ -403,45 +482,61 @@ class SyncASGITransport(httpx.BaseTransport):
     ) -> None:
         self._server = server
         self._portal = portal
+        self.open: set[_SyncResponseStream] = set()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        upgrade = _upgrade(request)
+        if upgrade is not None:
+            return upgrade
         timeout = request_timeout(request, self._server.timeout)
         with ExitStack() as stack:
             portal = stack.enter_context(self._portal())
-            exchange = portal.call(
-                partial(
-                    _HTTPExchange,
-                    self._server,
-                    _http_scope(self._server, request),
-                    _body_of(request),
-                    describe(request),
-                )
-            )
+            exchange = portal.call(partial(_HTTPExchange, self._server, request))
             portal.start_task_soon(exchange.run)
             try:
                 start = portal.call(exchange.receive_start, timeout)
             except BaseException:
-                portal.call(exchange.aclose)
+                portal.call(exchange.cancel)
                 raise
-            stream = _SyncResponseStream(portal, exchange, timeout, stack.pop_all())
+            stream = _SyncResponseStream(self, portal, exchange, timeout, stack.pop_all())
+        self.open.add(stream)
         exchange.response = _response(start, stream, exchange.extensions())
         return exchange.response
+
+    def close(self) -> None:
+        """Cancel the responses that were never closed."""
+        while self.open:
+            self.open.pop().abort()
 
 
 # -- async -------------------------------------------------------------------------------
 
 
 class _AsyncResponseStream(httpx.AsyncByteStream):
-    def __init__(self, exchange: _HTTPExchange, timeout: float | None) -> None:
+    def __init__(
+        self, transport: AsyncASGITransport, exchange: _HTTPExchange, timeout: float | None
+    ) -> None:
+        self._transport = transport
         self._exchange = exchange
         self._timeout = timeout
+        self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while (chunk := await self._exchange.receive_body(self._timeout)) is not None:
             yield chunk
 
     async def aclose(self) -> None:
-        await self._exchange.aclose()
+        await self._end(partial(self._exchange.close, self._timeout))
+
+    async def abort(self) -> None:
+        await self._end(self._exchange.cancel)
+
+    async def _end(self, how: Callable[[], Awaitable[None]]) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._transport.open.discard(self)
+        await how()
 
 
 class AsyncASGITransport(httpx.AsyncBaseTransport):
@@ -453,36 +548,42 @@ class AsyncASGITransport(httpx.AsyncBaseTransport):
 
     def __init__(self, server: Server) -> None:
         self._server = server
+        self.open: set[_AsyncResponseStream] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        upgrade = _upgrade(request)
+        if upgrade is not None:
+            return upgrade
         timeout = request_timeout(request, self._server.timeout)
         task_group = self._server.task_group
-        scope = _http_scope(self._server, request)
-        what = describe(request)
         if task_group is None:
             return await self._buffered(
-                _HTTPExchange(self._server, scope, _body_of(request), what, buffered=True),
-                timeout,
+                _HTTPExchange(self._server, request, buffered=True), timeout
             )
-        exchange = _HTTPExchange(self._server, scope, _body_of(request), what)
+        exchange = _HTTPExchange(self._server, request)
         task_group.start_soon(exchange.run)
         try:
             start = await exchange.receive_start(timeout)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await exchange.aclose()
+                await exchange.cancel()
             raise
-        exchange.response = _response(
-            start, _AsyncResponseStream(exchange, timeout), exchange.extensions()
-        )
+        stream = _AsyncResponseStream(self, exchange, timeout)
+        self.open.add(stream)
+        exchange.response = _response(start, stream, exchange.extensions())
         return exchange.response
+
+    async def aclose(self) -> None:
+        """Cancel the responses that were never closed."""
+        while self.open:
+            await self.open.pop().abort()
 
     async def _buffered(self, exchange: _HTTPExchange, timeout: float | None) -> httpx.Response:
         # The events buffer is unbounded, so the app runs to completion right here.
         with anyio.move_on_after(math.inf if timeout is None else timeout) as scope:
             await exchange.run()
         if scope.cancelled_caught:
-            await exchange.aclose()
+            await exchange.cancel()
             raise TimeoutError(
                 f"The ASGI app did not finish {exchange.what} within {timeout} s. Outside "
                 "`async with AsyncTestClient(app) as client:` a response is read whole "
