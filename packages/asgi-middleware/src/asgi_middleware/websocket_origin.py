@@ -9,68 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TypeAlias
 
-from asgi_core.hosts import format_host
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware import Middleware
-from asgi_middleware._hosts import normalized_host
+from asgi_middleware._origins import (
+    compile_origin_regex,
+    normalize_origin,
+    normalized_origins,
+    origin_trusted,
+    parse_origin,
+    request_origin,
+)
 from asgi_middleware._responses import deny_websocket
 from asgi_middleware.cors import CORSMiddleware
 
 __all__ = ["DENIED_TEXT", "WebSocketOriginMiddleware", "normalize_origin", "parse_origin"]
 
 DENIED_TEXT = "Forbidden: WebSocket Origin not allowed"
-
-_Origin: TypeAlias = tuple[str, str, int | None]
-
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# The web origin a handshake comes from has an http(s) scheme, never ws(s).
-_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
-
-
-def parse_origin(value: str) -> _Origin | None:
-    """Split a serialized origin into (lowercase scheme, lowercase host, port or None).
-
-    The port is ``None`` when absent or the scheme's default (80 for http, 443 for
-    https). ``None`` is returned for anything that is not ``scheme://host[:port]``:
-    the opaque origin ``"null"``, a path, userinfo, a list of origins, junk.
-    """
-    scheme, separator, rest = value.partition("://")
-    if not separator or _SCHEME.fullmatch(scheme) is None:
-        return None
-    host_port = normalized_host(rest)
-    if host_port is None:
-        return None
-    scheme = scheme.lower()
-    host, port = host_port
-    if port == _DEFAULT_PORTS.get(scheme):
-        port = None
-    return scheme, host, port
-
-
-def normalize_origin(value: str) -> str | None:
-    """``value`` as browsers serialize it (lowercase, no default port), or ``None``."""
-    parsed = parse_origin(value)
-    if parsed is None:
-        return None
-    scheme, host, port = parsed
-    return f"{scheme}://{format_host(host, port)}"
-
-
-def _request_origin(scope: Scope, host: bytes | None) -> _Origin | None:
-    """The origin a same-origin page would have: the handshake's scheme and ``Host``."""
-    scheme = _HTTP_SCHEMES.get(scope.get("scheme", "ws"))
-    if scheme is None or host is None:
-        return None
-    host_port = normalized_host(host.decode("latin-1"))
-    if host_port is None:
-        return None
-    name, port = host_port
-    if port == _DEFAULT_PORTS[scheme]:
-        port = None
-    return scheme, name, port
 
 
 class WebSocketOriginMiddleware:
@@ -96,10 +51,8 @@ class WebSocketOriginMiddleware:
         self.app = app
         self.allow_same_origin = origins is None
         self.allow_all_origins = origins is not None and "*" in origins
-        self.allow_origins = _normalized(origins or (), strict=True)
-        self.allow_origin_regex = (
-            re.compile(allow_origin_regex) if allow_origin_regex is not None else None
-        )
+        self.allow_origins = normalized_origins(origins or (), strict=True)
+        self.allow_origin_regex = compile_origin_regex(allow_origin_regex)
 
     @classmethod
     def from_cors(
@@ -121,21 +74,19 @@ class WebSocketOriginMiddleware:
             cors = built
         middleware = cls(app, allow_origin_regex=cors.allow_origin_regex)
         middleware.allow_all_origins = cors.allow_all_origins and cors.allow_credentials
-        middleware.allow_origins = _normalized(cors.allow_origins, strict=False)
+        middleware.allow_origins = normalized_origins(cors.allow_origins, strict=False)
         return middleware
 
     def _allowed(self, origin: str, scope: Scope, host: bytes | None) -> bool:
         parsed = parse_origin(origin)
         if parsed is None:
             return False
-        if self.allow_same_origin and parsed == _request_origin(scope, host):
-            return True
-        scheme, name, port = parsed
-        serialized = f"{scheme}://{format_host(name, port)}"
-        if serialized in self.allow_origins:
-            return True
-        regex = self.allow_origin_regex
-        return regex is not None and regex.fullmatch(serialized) is not None
+        return origin_trusted(
+            parsed,
+            own=request_origin(scope, host) if self.allow_same_origin else None,
+            origins=self.allow_origins,
+            regex=self.allow_origin_regex,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket" or self.allow_all_origins:
@@ -161,19 +112,3 @@ class WebSocketOriginMiddleware:
         message = await receive()
         if message["type"] == "websocket.connect":
             await deny_websocket(scope, send, 403, DENIED_TEXT)
-
-
-def _normalized(origins: Iterable[str], *, strict: bool) -> frozenset[str]:
-    result: set[str] = set()
-    for origin in origins:
-        if origin == "*":
-            continue
-        normalized = normalize_origin(origin)
-        if normalized is not None:
-            result.add(normalized)
-        elif strict:
-            raise ValueError(
-                f"{origin!r} is not an origin: write it as 'scheme://host[:port]', like "
-                "'https://example.com' (no path, no trailing slash)"
-            )
-    return frozenset(result)
