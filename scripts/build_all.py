@@ -37,7 +37,9 @@ def current_versions() -> dict[str, Version]:
     for pkg in package_dirs():
         meta = tomllib.loads((pkg / "pyproject.toml").read_text())
         name = meta["project"]["name"]
-        init = pkg / "src" / name.replace("-", "_") / "__init__.py"
+        # the import package is the wheel's, not a spelling of the distribution name
+        (source,) = meta["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+        init = pkg / source / "__init__.py"
         match = _VERSION_RE.search(init.read_text())
         if match is None:
             raise SystemExit(f"{init}: no __version__ = '...' line")
