@@ -50,6 +50,7 @@ def main() -> int:
     selected = [s for s in SUITES if args.only is None or s[0] in args.only]
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     failed: list[str] = []
+    browser_skipped = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name, package in selected:
             folder = ROOT / "tests" / name
@@ -78,6 +79,8 @@ def main() -> int:
                 for node in suite.iter("testsuite"):
                     for key in totals:
                         totals[key] += int(node.get(key, 0))
+                skips = (f"{n.get('message', '')} {n.text}" for n in suite.iter("skipped"))
+                browser_skipped += sum("chromium" in message for message in skips)
             if code != 0:
                 failed.append(name)
     passed = totals["tests"] - totals["failures"] - totals["errors"] - totals["skipped"]
@@ -87,6 +90,11 @@ def main() -> int:
     if totals["tests"] == 0:
         print("no test ran")
         return 1
+    if browser_skipped:
+        print(
+            "note: the real-browser tests were skipped: chromium and chromedriver are not "
+            "installed (Debian: apt-get install chromium chromium-driver)"
+        )
     bad = totals["failures"] + totals["errors"]
     print(f"{passed} passed, {bad} failed, {totals['skipped']} skipped")
     return 1 if failed else 0
