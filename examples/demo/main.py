@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,11 +43,15 @@ from asgi_middleware.authentication import (
 )
 from asgi_middleware.compression import CompressionMiddleware
 from asgi_middleware.cors import CORSMiddleware
+from asgi_middleware.csrf import CSRFConfig, register_csrf_globals
+from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
 from asgi_middleware.sessions import SessionMiddleware
 from asgi_middleware.websocket_origin import WebSocketOriginMiddleware
 from asgi_responses.staticfiles import StaticFiles
 from asgi_responses.templating import Jinja2Templates
 from asgi_routing.schemas import SchemaGenerator
+from examples.demo.deployment import WorkerHeaderMiddleware, whoami
+from examples.demo.shared_state import Room, open_engine
 
 HERE = Path(__file__).parent
 config = Config()
@@ -57,34 +60,25 @@ MAX_UPLOAD_BYTES = config("DEMO_MAX_UPLOAD_BYTES", cast=int, default=5 * 1024 * 
 MAX_UPLOAD_FILES = 3
 MAX_ITEMS = 1000  # the demo keeps everything in memory: bounded, so it can be exposed
 USERS = {"demo": "demo"}  # the demo's only account: user "demo", password "demo"
+# forms also carry a signed CSRF token (docs/csrf.md); the origin checks are always on
+CSRF_TOKENS = config("DEMO_CSRF_TOKENS", cast=bool, default=False)
+# several workers share items, notifications and chat through Redis (docs/deploy.md)
+REDIS_URL = config("REDIS_URL", default="")
+# the proxies whose X-Forwarded-* headers are believed (nginx on the same machine)
+TRUSTED_PROXIES = config("DEMO_TRUSTED_PROXIES", default="127.0.0.1")
 
 templates = Jinja2Templates(directory=HERE / "templates")
+register_csrf_globals(templates)  # {{ csrf_input() }} in forms, {{ csrf_token() }} for scripts
 schemas = SchemaGenerator(
     {"openapi": "3.0.0", "info": {"title": "asgi-app demo API", "version": "1.0"}}
 )
 
 
-class Room:
-    """The chat room: every connected socket, in this process."""
-
-    def __init__(self) -> None:
-        self.sockets: set[WebSocket] = set()
-
-    async def broadcast(self, message: dict[str, Any]) -> None:
-        for socket in list(self.sockets):
-            try:
-                await socket.send_json(message)
-            except Exception:  # noqa: BLE001 - a socket that went away leaves the room
-                self.sockets.discard(socket)
-
-
 @asynccontextmanager
 async def lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
-    yield {
-        "items": {1: {"id": 1, "name": "Keyboard", "price": 49.5}},
-        "room": Room(),
-        "notifications": deque(maxlen=50),
-    }
+    room = Room()
+    async with open_engine(room, REDIS_URL) as store:  # in memory unless REDIS_URL is set
+        yield {"store": store, "room": room}
 
 
 class SessionAuth(AuthenticationBackend):
@@ -172,7 +166,7 @@ async def list_items(request: Request) -> JSONResponse:
       200:
         description: Every item.
     """
-    return JSONResponse(list(request.state.items.values()))
+    return JSONResponse(await request.state.store.list_items())
 
 
 async def create_item(request: Request) -> JSONResponse:
@@ -196,11 +190,9 @@ async def create_item(request: Request) -> JSONResponse:
     price = data.get("price", 0)
     if not isinstance(price, int | float) or isinstance(price, bool):
         raise HTTPException(400, detail='"price" must be a number.')
-    items = request.state.items
-    if len(items) >= MAX_ITEMS:
+    item = await request.state.store.add_item(data["name"], price, MAX_ITEMS)
+    if item is None:
         raise HTTPException(409, detail=f"The demo holds at most {MAX_ITEMS} items.")
-    item = {"id": max(items, default=0) + 1, "name": data["name"], "price": price}
-    items[item["id"]] = item
     return JSONResponse(item, status_code=201)
 
 
@@ -213,7 +205,7 @@ async def get_item(request: Request) -> JSONResponse:
       404:
         description: No such item.
     """
-    item = request.state.items.get(request.path_params["item_id"])
+    item = await request.state.store.get_item(request.path_params["item_id"])
     if item is None:
         raise HTTPException(404, detail="No such item.")
     return JSONResponse(item)
@@ -226,13 +218,13 @@ async def notify(request: Request) -> JSONResponse:
       202:
         description: Accepted.
     """
-    log: deque[str] = request.state.notifications
+    store = request.state.store
     if request.method == "GET":
-        return JSONResponse({"sent": list(log)})
+        return JSONResponse({"sent": await store.notifications()})
 
     async def send_notification(text: str) -> None:
         await anyio.sleep(0.1)  # stands for a slow e-mail or webhook call
-        log.append(text)
+        await store.add_notification(text)
 
     text = f"notification at {time.strftime('%H:%M:%S')}"
     return JSONResponse(
@@ -290,6 +282,7 @@ routes = [
             Route("/items", create_item, methods=["POST"]),
             Route("/items/{item_id:int}", get_item, name="item"),
             Route("/notify", notify, methods=["GET", "POST"], name="notify"),
+            Route("/whoami", whoami, name="whoami"),
         ],
         name="api",
     ),
@@ -300,6 +293,9 @@ routes = [
 app = App(
     routes=routes,
     middleware=[
+        # behind nginx: the browser's address, scheme and host (docs/deploy.md)
+        Middleware(ProxyHeadersMiddleware, trusted_hosts=TRUSTED_PROXIES),
+        Middleware(WorkerHeaderMiddleware),
         Middleware(CORSMiddleware, allow_origins=["http://localhost:3000"], allow_methods=["*"]),
         Middleware(CompressionMiddleware, minimum_size=500),
         Middleware(SessionMiddleware, secret_key=str(SECRET_KEY), same_site="lax"),
@@ -309,4 +305,9 @@ app = App(
     ],
     lifespan=lifespan,
     max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,
+    # unsafe requests from other sites get 403: the login, upload, logout and API posts
+    csrf=CSRFConfig(
+        trusted_origins=["http://localhost:3000"],  # the frontend CORS allows, above
+        secret=str(SECRET_KEY) if CSRF_TOKENS else None,
+    ),
 )

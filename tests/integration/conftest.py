@@ -27,6 +27,10 @@ SERVERS = {
                           "--worker-class", "asyncio"],
     "hypercorn-trio": ["-m", "hypercorn", APP, "--bind", "127.0.0.1:{port}",
                        "--worker-class", "trio"],
+    "granian": ["-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+                "--port", "{port}", APP],
+    # Daphne runs no lifespan: test_servers.py checks the error the demo's state gives
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", APP],
 }  # fmt: skip
 
 

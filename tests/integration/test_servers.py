@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +20,17 @@ import pytest
 import websockets
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+LIFESPANLESS = {"daphne"}  # servers that run no ASGI lifespan
+
+
+def needs_lifespan(server: Any) -> None:
+    """Skip on a server that runs no lifespan (the demo's state comes from it)."""
+    if server.name in LIFESPANLESS:
+        pytest.skip(
+            f"{server.name} runs no ASGI lifespan, so the demo's lifespan state is missing "
+            "(test_lifespanless_server_names_the_cause checks the error it gets instead)"
+        )
 
 
 def test_pages_and_static(server: Any) -> None:
@@ -41,6 +59,7 @@ def test_static_range_and_conditional(server: Any) -> None:
 
 
 def test_json_api(server: Any) -> None:
+    needs_lifespan(server)
     with httpx.Client(base_url=server.base_url) as client:
         assert client.get("/api/items/1").json()["name"] == "Keyboard"
         created = client.post("/api/items", json={"name": "Mouse", "price": 20})
@@ -92,6 +111,7 @@ def test_sessions_across_requests(server: Any) -> None:
 
 
 def test_background_task_runs_after_response(server: Any) -> None:
+    needs_lifespan(server)
     with httpx.Client(base_url=server.base_url) as client:
         queued = client.post("/api/notify").json()["queued"]
         for _ in range(100):
@@ -123,6 +143,7 @@ def test_server_sent_events(server: Any) -> None:
 
 
 def test_websocket_chat(server: Any) -> None:
+    needs_lifespan(server)
     # the client side is the websockets library, which runs on asyncio; the server
     # side runs on whatever loop the server uses (hypercorn-trio included)
     url = server.base_url.replace("http", "ws") + "/ws/chat"
@@ -154,3 +175,151 @@ def test_lifespan_shutdown_is_clean(launch: Any) -> None:
     assert "Application startup complete" in output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
+
+
+def test_lifespanless_server_names_the_cause(launch: Any) -> None:
+    running = launch("daphne")
+    response = httpx.get(running.base_url + "/api/items")
+    assert response.status_code == 500
+    time.sleep(1)  # Daphne logs the application's exception after the response
+    output = running.stop()
+    assert "request.state has no 'store'" in output
+    assert "the server never ran it" in output
+
+
+def test_gunicorn_with_uvicorn_workers() -> None:
+    """Two gunicorn workers (the uvicorn-worker package): each runs the lifespan."""
+    port = _free_port()
+    command = ["-m", "gunicorn", "examples.demo.main:app", "-k", "uvicorn_worker.UvicornWorker",
+               "-w", "2", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5"]  # fmt: skip
+    with _started(command, f"http://127.0.0.1:{port}/api/items") as (url, process):
+        assert httpx.get(url).json()[0]["name"] == "Keyboard"
+    output = process.stdout.read() if process.stdout else ""
+    assert output.count("Application startup complete") == 2, output
+    assert "Traceback" not in output
+
+
+# -- the feature table of docs/deploy.md, checked against the servers themselves ----------
+
+PROBE = "tests.integration.probe_app:app"
+PROBES = {
+    "uvicorn": ["-m", "uvicorn", PROBE, "--host", "127.0.0.1", "--port", "{port}"],
+    "gunicorn": ["-m", "gunicorn", PROBE, "-k", "uvicorn_worker.UvicornWorker",
+                 "-b", "127.0.0.1:{port}"],
+    "hypercorn": ["-m", "hypercorn", PROBE, "--bind", "127.0.0.1:{port}"],
+    "granian": ["-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+                "--port", "{port}", PROBE],
+    "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", PROBE],
+}  # fmt: skip
+# (lifespan, HTTP/2 over cleartext with prior knowledge, extensions on HTTP/1.1, on
+# HTTP/2); every server but daphne announces websocket.http.response on WebSockets
+FEATURES: dict[str, tuple[bool, bool, set[str], set[str]]] = {
+    "uvicorn": (True, False, set(), set()),
+    "gunicorn": (True, False, set(), set()),
+    "hypercorn": (
+        True,
+        True,
+        set(),
+        {"http.response.early_hint", "http.response.push", "http.response.trailers"},
+    ),
+    "granian": (
+        True,
+        True,
+        {"http.response.pathsend", "websocket.http.response"},
+        {"http.response.pathsend", "websocket.http.response"},
+    ),
+    "daphne": (False, False, set(), set()),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Started:
+    def __init__(self, command: list[str], ready_url: str) -> None:
+        self.command, self.ready_url = command, ready_url
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> tuple[str, subprocess.Popen[str]]:
+        env = dict(os.environ, PYTHONUNBUFFERED="1", DEMO_SECRET_KEY="integration-tests")
+        self.process = process = subprocess.Popen(
+            [sys.executable, *self.command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(self.ready_url, timeout=1)
+                return self.ready_url, process
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError(f"{self.command} did not start") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung server
+            self.process.kill()
+            self.process.wait()
+
+
+def _started(command: list[str], ready_url: str) -> _Started:
+    return _Started(command, ready_url)
+
+
+@pytest.fixture(scope="module", params=sorted(PROBES))
+def probe(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    port = _free_port()
+    command = [arg.format(port=port) for arg in PROBES[request.param]]
+    with _started(command, f"http://127.0.0.1:{port}/") as (url, _):
+        yield request.param, url
+
+
+def test_feature_table(probe: tuple[str, str]) -> None:
+    name, url = probe
+    lifespan, http2, extensions, h2_extensions = FEATURES[name]
+    report = httpx.get(url).json()
+    assert report["lifespan"] is lifespan
+    assert report["state"] is lifespan  # "state" in the scope only with a lifespan
+    assert set(report["extensions"]) == extensions
+    try:
+        with httpx.Client(http1=False, http2=True) as client:
+            h2 = client.get(url)
+    except httpx.RemoteProtocolError:
+        assert not http2
+    else:
+        assert http2
+        assert h2.http_version == "HTTP/2"
+        assert set(h2.json()["extensions"]) == h2_extensions
+    if "http.response.pathsend" in extensions:
+        sent = httpx.get(url + "pathsend")
+        assert sent.content == (ROOT / "tests/integration/probe_app.py").read_bytes()
+
+    async def websocket() -> None:
+        async with websockets.connect(url.replace("http", "ws", 1)) as ws:
+            denial = "websocket.http.response" in set(json.loads(await ws.recv()))
+            assert denial is (name != "daphne")
+
+    asyncio.run(websocket())
+
+
+def test_granian_reports_ports_as_strings(probe: tuple[str, str]) -> None:
+    """Granian (2.x) puts the ports of ``client`` and ``server`` in the scope as strings,
+    not ints as the ASGI spec says; the others follow the spec."""
+    name, url = probe
+    report = httpx.get(url).json()
+    port_type = str if name == "granian" else int
+    assert isinstance(report["client"][1], port_type)
+    assert isinstance(report["server"][1], port_type)

@@ -231,3 +231,141 @@ def test_hostile_headers_never_break_the_scope(forwarded: bytes, xff: bytes) -> 
         assert isinstance(scope["client"][0], str)
 
     anyio.run(main)
+
+
+# -- X-Forwarded-Port ---------------------------------------------------------------------
+
+
+async def test_forwarded_port_goes_into_host_and_server() -> None:
+    headers = {**XFF, "X-Forwarded-Port": "8443"}
+    scope = await run(["10.0.0.1"], headers)
+    assert host_of(scope) == b"public.example:8443"
+    assert scope["server"] == ("public.example", 8443)
+    headers["X-Forwarded-Port"] = "443"  # the scheme's default: a browser's Host has no port
+    scope = await run(["10.0.0.1"], headers)
+    assert host_of(scope) == b"public.example"
+    assert scope["server"] == ("public.example", 443)
+    scope = await run(["10.0.0.1"], {"X-Forwarded-Host": "public.example"})
+    assert scope["server"] == ("public.example", 80)
+    scope = await run(["10.0.0.1"], {"X-Forwarded-Host": "public.example:8080"})
+    assert scope["server"] == ("public.example", 8080)
+
+
+async def test_forwarded_port_alone_changes_the_port_of_the_host() -> None:
+    scope = await run(["10.0.0.1"], {"X-Forwarded-Port": "9000"})
+    assert host_of(scope) == b"internal:9000"
+    assert scope["server"] == ("internal", 9000)
+    scope = await run(["10.0.0.1"], {"X-Forwarded-Host": "[2001:db8::1]", "X-Forwarded-Port": "81"})
+    assert host_of(scope) == b"[2001:db8::1]:81"
+    assert scope["server"] == ("2001:db8::1", 81)
+
+
+async def test_forwarded_port_aligns_with_the_chosen_hop() -> None:
+    headers = {
+        "X-Forwarded-For": "203.0.113.7, 10.0.0.5",
+        "X-Forwarded-Host": "public.example, lb.internal",
+        "X-Forwarded-Port": "8443, 8080",
+    }
+    scope = await run(["10.0.0.0/8"], headers)
+    assert host_of(scope) == b"public.example:8443"
+
+
+async def test_bad_forwarded_ports_are_ignored() -> None:
+    for junk in ("0", "x", "70000", "-1", "", "²"):
+        scope = await run(["10.0.0.1"], {"X-Forwarded-Port": junk})
+        assert host_of(scope) == b"internal:8000"
+        assert "server" not in scope
+
+
+async def test_forwarded_port_without_a_usable_host_header() -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+
+    for headers in ([], [(b"host", b"bad host")]):
+        seen.clear()
+        scope: dict[str, Any] = {
+            "type": "http",
+            "scheme": "http",
+            "client": ("10.0.0.1", 1),
+            "headers": [*headers, (b"x-forwarded-port", b"8443")],
+        }
+        middleware = ProxyHeadersMiddleware(app, trusted_hosts="10.0.0.1")
+        await middleware(scope, None, None)  # type: ignore[arg-type]
+        assert "server" not in seen[0]
+        assert [k for k, _ in seen[0]["headers"]].count(b"host") == len(headers)
+
+
+# -- a server that applied X-Forwarded-For itself (uvicorn's default) ---------------------
+
+BEHIND_NGINX = {
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "public.example",
+    "X-Forwarded-Port": "443",
+}
+
+
+async def test_client_already_rewritten_by_the_server() -> None:
+    # nginx (127.0.0.1) -> uvicorn, which trusts 127.0.0.1 and rewrote the client
+    scope = await run(["127.0.0.1"], BEHIND_NGINX, client=("203.0.113.7", 0))
+    assert scope["client"] == ("203.0.113.7", 0)
+    assert scope["scheme"] == "https"
+    assert host_of(scope) == b"public.example"
+    assert scope["server"] == ("public.example", 443)
+    # a longer chain: the server and the middleware pick the same hop
+    headers = {**BEHIND_NGINX, "X-Forwarded-For": "6.6.6.6, 203.0.113.7, 10.0.0.5"}
+    scope = await run(["127.0.0.1", "10.0.0.0/8"], headers, client=("203.0.113.7", 0))
+    assert host_of(scope) == b"public.example"
+    # RFC 7239 Forwarded, when the proxy sends it
+    forwarded = {"Forwarded": 'for="[2001:db8::7]";proto=https;host=public.example'}
+    scope = await run(["127.0.0.1"], forwarded, client=("2001:db8::7", 0))
+    assert (scope["scheme"], host_of(scope)) == ("https", b"public.example")
+
+
+async def test_server_picked_a_trusted_hop() -> None:
+    # the server trusts fewer proxies than the middleware: the walk goes on from there
+    headers = {**BEHIND_NGINX, "X-Forwarded-For": "203.0.113.7, 10.0.0.5"}
+    scope = await run(["127.0.0.1", "10.0.0.0/8"], headers, client=("10.0.0.5", 0))
+    assert scope["client"] == ("203.0.113.7", 0)
+    assert host_of(scope) == b"public.example"
+
+
+async def test_a_rewrite_cannot_be_faked_by_a_direct_client() -> None:
+    # a client reaching the server directly writes its own address in the headers: its
+    # real port is never 0, so its headers stay untrusted
+    scope = await run(["127.0.0.1"], BEHIND_NGINX, client=("203.0.113.7", 51234))
+    assert (scope["scheme"], host_of(scope)) == ("http", b"internal:8000")
+    mismatched = [
+        {**BEHIND_NGINX, "X-Forwarded-For": "198.51.100.1"},  # not the hop the server took
+        {**BEHIND_NGINX, "X-Forwarded-For": "203.0.113.7:80"},  # the hop had a port
+        {**BEHIND_NGINX, "X-Forwarded-For": "junk"},
+        {k: v for k, v in BEHIND_NGINX.items() if k != "X-Forwarded-For"},
+        {"Forwarded": "for=198.51.100.1;host=evil.example"},
+    ]
+    for headers in mismatched:
+        scope = await run(["127.0.0.1"], headers, client=("203.0.113.7", 0))
+        assert host_of(scope) == b"internal:8000", headers
+        assert scope["client"] == ("203.0.113.7", 0)
+    scope = await run(["127.0.0.1"], BEHIND_NGINX, client=("not-an-address", 0))
+    assert host_of(scope) == b"internal:8000"
+
+
+async def test_trust_server_false_takes_nothing_from_a_rewritten_request() -> None:
+    seen: list[Scope] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope)
+
+    middleware = ProxyHeadersMiddleware(app, trusted_hosts=["127.0.0.1"], trust_server=False)
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "client": ("203.0.113.7", 0),
+        "headers": [(b"host", b"internal:8000")]
+        + [(k.lower().encode(), v.encode()) for k, v in BEHIND_NGINX.items()],
+    }
+    await middleware(scope, None, None)  # type: ignore[arg-type]
+    assert host_of(seen[0]) == b"internal:8000"
+    assert seen[0]["scheme"] == "http"

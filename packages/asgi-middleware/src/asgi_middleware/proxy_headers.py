@@ -1,8 +1,10 @@
-"""Take the client address, scheme and host from trusted proxies' headers.
+"""Take the client address, scheme, host and port from trusted proxies' headers.
 
 Reads RFC 7239 ``Forwarded`` when present, else ``X-Forwarded-For``,
-``X-Forwarded-Proto`` and ``X-Forwarded-Host``, and only when the immediate peer
-(``scope["client"]``) is a trusted proxy: anybody else could forge them.
+``X-Forwarded-Proto``, ``X-Forwarded-Host`` and ``X-Forwarded-Port``, and only when
+the immediate peer (``scope["client"]``) is a trusted proxy: anybody else could forge
+them. A server that already applied ``X-Forwarded-For`` itself (uvicorn does by
+default) is recognised, so the host and port are still taken (see the class).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from asgi_core.hosts import is_valid_host
+from asgi_core.hosts import format_host, parse_host
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["ProxyHeadersMiddleware", "parse_forwarded"]
@@ -125,16 +127,32 @@ class ProxyHeadersMiddleware:
     ``"*"`` to trust every peer; by default nothing is trusted and the middleware does
     nothing. When the peer is trusted, the client is the rightmost hop in the chain
     that is not itself a trusted proxy (or the leftmost when all are); the scheme
-    (``http``, ``https``, ``ws``, ``wss`` only) and host (validated) are those that
-    hop's proxy recorded. ``Forwarded`` wins over ``X-Forwarded-*``; unknown or
+    (``http``, ``https``, ``ws``, ``wss`` only), host (validated) and port are those
+    that hop's proxy recorded. ``Forwarded`` wins over ``X-Forwarded-*``; unknown or
     obfuscated identifiers leave ``scope["client"]`` as it is.
+
+    The server may have applied ``X-Forwarded-For`` already (uvicorn and gunicorn's
+    uvicorn worker do, for peers in ``--forwarded-allow-ips``): ``scope["client"]`` is
+    then the forwarded client, not the proxy. Such a client is recognised only by what
+    a peer cannot fake: its port is 0 (no TCP connection comes from port 0, and servers
+    write 0 when the header carries no port) and it is exactly the hop this
+    middleware picks from the chain with its own ``trusted_hosts``. The server's own
+    trust list made the decision then: keep it no wider than ``trusted_hosts``, or pass
+    ``trust_server=False`` to take nothing from a request the server rewrote.
     """
 
-    def __init__(self, app: ASGIApp, trusted_hosts: str | Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_hosts: str | Sequence[str] = (),
+        *,
+        trust_server: bool = True,
+    ) -> None:
         if isinstance(trusted_hosts, str):
             trusted_hosts = [h.strip() for h in trusted_hosts.split(",") if h.strip()]
         self.app = app
         self.trust_all = "*" in trusted_hosts
+        self.trust_server = trust_server
         networks: list[_Network] = []
         for entry in trusted_hosts:
             if entry == "*":
@@ -171,8 +189,11 @@ class ProxyHeadersMiddleware:
         kind = scope["type"]
         if kind in ("http", "websocket") and (self.trust_all or self.networks):
             client = scope.get("client")
-            if client and self.is_trusted(str(client[0])):
-                self._apply(scope, kind)
+            if client:
+                if self.is_trusted(str(client[0])):
+                    self._apply(scope, kind, None)
+                elif self.trust_server and client[1] == 0:
+                    self._apply(scope, kind, str(client[0]))
         await self.app(scope, receive, send)
 
     def _pick(self, hops: Sequence[str]) -> int:
@@ -183,11 +204,14 @@ class ProxyHeadersMiddleware:
                 return index
         return 0
 
-    def _apply(self, scope: Scope, kind: str) -> None:
+    def _apply(self, scope: Scope, kind: str, rewritten: str | None) -> None:
+        """Apply the chain's values; ``rewritten`` is the client the server already
+        took from the chain (``None`` when the peer itself is a trusted proxy)."""
         forwarded: list[str] = []
         xff: list[str] = []
         xproto: list[str] = []
         xhost: list[str] = []
+        xport: list[str] = []
         for key, value in scope["headers"]:
             if key == b"forwarded":
                 forwarded.append(value.decode("latin-1"))
@@ -197,26 +221,38 @@ class ProxyHeadersMiddleware:
                 xproto.append(value.decode("latin-1"))
             elif key == b"x-forwarded-host":
                 xhost.append(value.decode("latin-1"))
+            elif key == b"x-forwarded-port":
+                xport.append(value.decode("latin-1"))
         if forwarded:
             elements = parse_forwarded(",".join(forwarded))
             index = self._pick([element.get("for", "") for element in elements])
             chosen = elements[index]
-            self._set(scope, kind, chosen.get("for"), chosen.get("proto"), chosen.get("host"))
+            if rewritten is None or _same_client(chosen.get("for", ""), rewritten):
+                self._set(
+                    scope, kind, chosen.get("for"), chosen.get("proto"), chosen.get("host"), None
+                )
             return
-        hops = [hop.strip() for hop in ",".join(xff).split(",")] if xff else []
-        protos = [p.strip() for p in ",".join(xproto).split(",")] if xproto else []
-        hosts = [h.strip() for h in ",".join(xhost).split(",")] if xhost else []
+        hops = _split(xff)
         index = self._pick(hops) if hops else 0
+        if rewritten is not None and not (hops and _same_client(hops[index], rewritten)):
+            return
         self._set(
             scope,
             kind,
             hops[index] if hops else None,
-            _aligned(protos, hops, index),
-            _aligned(hosts, hops, index),
+            _aligned(_split(xproto), hops, index),
+            _aligned(_split(xhost), hops, index),
+            _aligned(_split(xport), hops, index),
         )
 
     def _set(
-        self, scope: Scope, kind: str, node: str | None, proto: str | None, host: str | None
+        self,
+        scope: Scope,
+        kind: str,
+        node: str | None,
+        proto: str | None,
+        host: str | None,
+        port: str | None,
     ) -> None:
         if node is not None:
             parsed = _node(node)
@@ -226,12 +262,47 @@ class ProxyHeadersMiddleware:
             scheme = _SCHEMES.get((kind, proto.lower()))
             if scheme is not None:
                 scope["scheme"] = scheme
-        if host is not None and is_valid_host(host):
-            value = host.encode("latin-1")
-            scope["headers"] = [
-                *(item for item in scope["headers"] if item[0] != b"host"),
-                (b"host", value),
-            ]
+        authority = parse_host(host) if host is not None else None
+        number = _port(port) if port is not None else None
+        if authority is None and number is None:
+            return
+        if authority is None:
+            current = next((v for k, v in scope["headers"] if k == b"host"), None)
+            authority = parse_host(current.decode("latin-1")) if current is not None else None
+            if authority is None:
+                return
+        name = authority[0]
+        if number is None:
+            number = authority[1]
+        default = 443 if scope.get("scheme") in ("https", "wss") else 80
+        value = format_host(name, None if number in (None, default) else number)
+        scope["headers"] = [
+            *(item for item in scope["headers"] if item[0] != b"host"),
+            (b"host", value.encode("latin-1")),
+        ]
+        scope["server"] = (name.strip("[]"), default if number is None else number)
+
+
+def _split(values: list[str]) -> list[str]:
+    """The comma-separated items of repeated header lines, in order."""
+    return [item.strip() for item in ",".join(values).split(",")] if values else []
+
+
+def _same_client(hop: str, client: str) -> bool:
+    """Whether ``hop`` names ``client`` with no port: what a server that applied the
+    header itself leaves in ``scope["client"]`` (with port 0)."""
+    node = _node(hop)
+    if node is None or node[1] != 0:
+        return False
+    try:
+        return node[0] == str(ipaddress.ip_address(client))
+    except ValueError:
+        return False
+
+
+def _port(text: str) -> int | None:
+    """A port number from ``X-Forwarded-Port`` (1 to 65535), else ``None``."""
+    return int(text) if _is_port(":" + text) and int(text) > 0 else None
 
 
 def _aligned(values: list[str], hops: list[str], index: int) -> str | None:
