@@ -108,6 +108,8 @@ async def test_websocket_endpoint_decodes(
         ("json", {"text": "{not json"}),
         ("json", {"bytes": b"\xff"}),
         ("json", {"text": "[" * 100_000}),
+        ("bytes", {"text": None, "bytes": None}),
+        ("json", {}),
     ],
 )
 async def test_websocket_endpoint_wrong_type_closes_1003(
@@ -153,3 +155,22 @@ async def test_websocket_endpoint_validation() -> None:
         await run_websocket(WebSocketRoute("/ws", Odd), "/ws")
     with pytest.raises(RuntimeError, match="only handles WebSocket"):
         await run(Router([Mount("/", app=WebSocketEndpoint)]), "GET", "/")
+
+
+async def test_websocket_endpoint_decode_is_public_and_overridable() -> None:
+    class Upper(Collector):
+        received: list[Any] = []
+        closed: list[int] = []
+        encoding = "text"
+
+        async def decode(self, websocket: WebSocket, message: Any) -> Any:
+            return str(await super().decode(websocket, message)).upper()
+
+    incoming = [{"type": "websocket.receive", "text": "hi"}, {"type": "websocket.receive"}]
+    sent = await run_websocket(WebSocketRoute("/ws", Upper), "/ws", incoming)
+    assert Upper.received == ["HI"]
+    assert sent[-1]["code"] == 1003
+    assert Upper.closed == [1003]
+    endpoint = collector(None)
+    await run_websocket(WebSocketRoute("/ws", endpoint), "/ws", [{"type": "websocket.receive"}])
+    assert endpoint.received == [b""]

@@ -21,14 +21,11 @@ import dataclasses
 
 from asgi_core.datastructures import find_header
 from asgi_core.exceptions import HTTPException
-from asgi_core.limits import LIMITS_KEY, get_limits
+from asgi_core.limits import LIMITS_KEY, MAX_BODY_SIZE_SCOPE_KEY, get_limits
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware._responses import send_plain
 
 __all__ = ["MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware", "RequestBodyLimitResponder"]
-
-MAX_BODY_SIZE_SCOPE_KEY = "starlette.max_body_size"
-"""The scope key holding the request's body limit in bytes (Starlette's key)."""
 
 _TOO_LARGE = "Content Too Large"
 _MISSING = object()

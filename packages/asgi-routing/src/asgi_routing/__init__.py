@@ -3,6 +3,8 @@ mounts, hosts, convertors, lifespan, endpoints and OpenAPI schemas.
 """
 
 from asgi_routing.routing import (
+    PARAM_FORMAT_REGEX,
+    PARAM_REGEX,
     BaseRoute,
     Host,
     Match,
@@ -13,6 +15,7 @@ from asgi_routing.routing import (
     WebSocketRoute,
     compile_path,
     get_name,
+    replace_params,
     request_response,
     websocket_session,
 )
@@ -20,6 +23,8 @@ from asgi_routing.routing import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "PARAM_FORMAT_REGEX",
+    "PARAM_REGEX",
     "BaseRoute",
     "Host",
     "Match",
@@ -30,6 +35,7 @@ __all__ = [
     "WebSocketRoute",
     "compile_path",
     "get_name",
+    "replace_params",
     "request_response",
     "websocket_session",
 ]

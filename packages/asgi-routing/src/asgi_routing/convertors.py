@@ -115,9 +115,11 @@ class FloatConvertor(Convertor[float]):
 
 
 class UUIDConvertor(Convertor[uuid.UUID]):
-    """A UUID in its canonical lowercase 8-4-4-4-12 form."""
+    """A UUID: 32 hex digits of either case, with or without the dashes of the
+    8-4-4-4-12 form (each dash is optional). The value is a ``uuid.UUID``, written back
+    in its canonical lower-case, dashed form."""
 
-    regex = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
     segment_local = True
 
     def convert(self, value: str) -> uuid.UUID:

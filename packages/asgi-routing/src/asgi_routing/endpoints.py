@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from asgi_core.concurrency import is_async_callable, run_in_threadpool
 from asgi_core.exceptions import HTTPException
@@ -20,15 +20,16 @@ from asgi_responses import PlainTextResponse, Response
 
 __all__ = ["HTTPEndpoint", "WebSocketEndpoint"]
 
-_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY")
 
 
 class HTTPEndpoint:
     """Subclass and define ``get``, ``post``... taking a Request, returning a Response.
 
     Used as a route's endpoint (the class itself is the ASGI app). Only the standard
-    methods GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS are dispatched; HEAD uses
-    ``get`` unless ``head`` is defined. Anything else answers 405 with ``Allow``.
+    methods GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS and QUERY (safe, with a body)
+    are dispatched; HEAD uses ``get`` unless ``head`` is defined. Anything else answers
+    405 with ``Allow``.
     Sync handlers run in the thread pool.
     """
 
@@ -73,15 +74,16 @@ class HTTPEndpoint:
 
 
 class _UnsupportedData(Exception):
-    pass
+    """Raised by :meth:`WebSocketEndpoint.decode` once it closed the connection (1003)."""
 
 
 class WebSocketEndpoint:
     """Subclass and override ``on_connect``, ``on_receive`` and ``on_disconnect``.
 
-    ``encoding`` decodes each message before ``on_receive``: ``"text"``, ``"bytes"``,
-    ``"json"`` or ``None`` (as received). A message of the wrong kind closes the
-    connection with 1003 (unsupported data), then ``on_disconnect`` runs.
+    ``encoding`` decodes each message before ``on_receive`` (see :meth:`decode`):
+    ``"text"``, ``"bytes"``, ``"json"`` or ``None`` (as received). A message of the
+    wrong kind closes the connection with 1003 (unsupported data), then
+    ``on_disconnect`` runs.
     """
 
     encoding: str | None = None
@@ -110,10 +112,9 @@ class WebSocketEndpoint:
                     close_code = int(message.get("code") or WS_1000_NORMAL_CLOSURE)
                     break
                 try:
-                    data = self._decode(message)
-                except _UnsupportedData as exc:
+                    data = await self.decode(websocket, message)
+                except _UnsupportedData:
                     close_code = WS_1003_UNSUPPORTED_DATA
-                    await websocket.close(code=close_code, reason=str(exc))
                     break
                 await self.on_receive(websocket, data)
         except Exception:
@@ -122,23 +123,30 @@ class WebSocketEndpoint:
         finally:
             await self.on_disconnect(websocket, close_code)
 
-    def _decode(self, message: Message) -> Any:
+    async def decode(self, websocket: WebSocket, message: Message) -> Any:
+        """The data of a ``websocket.receive`` message, as ``encoding`` says.
+
+        ``"text"`` needs the message's ``text`` and ``"bytes"`` its ``bytes``; ``"json"``
+        parses either (bytes as UTF-8, -16 or -32); ``None`` gives whichever is set. A
+        message without what the encoding needs (or invalid JSON) closes the connection
+        with 1003 and ends the receive loop. Override it to decode differently.
+        """
         text: str | None = message.get("text")
-        data: bytes = message.get("bytes") or b""
+        data: bytes | None = message.get("bytes")
         if self.encoding == "text":
             if text is None:
-                raise _UnsupportedData("Expected text messages, got bytes.")
+                await _reject(websocket, "Expected text websocket messages, but got bytes.")
             return text
         if self.encoding == "bytes":
-            if text is not None:
-                raise _UnsupportedData("Expected bytes messages, got text.")
+            if data is None:
+                await _reject(websocket, "Expected bytes websocket messages, but got text.")
             return data
         if self.encoding == "json":
             try:
-                return json.loads(text if text is not None else data)
+                return json.loads(text if text is not None else data or b"")
             except (ValueError, RecursionError):
-                raise _UnsupportedData("Malformed JSON data received.") from None
-        return text if text is not None else data
+                await _reject(websocket, "Malformed JSON data received.")
+        return text if text is not None else data or b""
 
     async def on_connect(self, websocket: WebSocket) -> None:
         """Called when the connection opens; accepts it by default."""
@@ -149,3 +157,9 @@ class WebSocketEndpoint:
 
     async def on_disconnect(self, websocket: WebSocket, close_code: int) -> None:
         """Called when the connection ends, with its close code."""
+
+
+async def _reject(websocket: WebSocket, reason: str) -> NoReturn:
+    """Close with 1003 (unsupported data) and end the endpoint's receive loop."""
+    await websocket.close(code=WS_1003_UNSUPPORTED_DATA, reason=reason)
+    raise _UnsupportedData(reason)

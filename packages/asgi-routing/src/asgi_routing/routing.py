@@ -11,6 +11,7 @@ import dataclasses
 import enum
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, SupportsIndex, cast
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from asgi_core.concurrency import is_async_callable, run_in_threadpool
 from asgi_core.datastructures import URL, URLPath, find_header
 from asgi_core.exceptions import HTTPException
 from asgi_core.hosts import parse_host
-from asgi_core.limits import LIMITS_KEY, get_limits
+from asgi_core.limits import LIMITS_KEY, MAX_BODY_SIZE_SCOPE_KEY, get_limits
 from asgi_core.requests import Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket, WebSocketClose
@@ -30,6 +31,8 @@ from asgi_routing._lifespan import LifespanContext, make_lifespan_context, run_l
 from asgi_routing.convertors import Convertor
 
 __all__ = [
+    "PARAM_FORMAT_REGEX",
+    "PARAM_REGEX",
     "BaseRoute",
     "Host",
     "Match",
@@ -40,6 +43,7 @@ __all__ = [
     "WebSocketRoute",
     "compile_path",
     "get_name",
+    "replace_params",
     "request_response",
     "websocket_session",
 ]
@@ -52,6 +56,16 @@ IndexEntry = IndexKey | None | Literal[False]
 path: the index cannot reason about it) or ``False`` (it never matches that scope type)."""
 
 _PATH_SAFE = "/:@!$&'()*+,;=~"
+_MISSING: Any = object()
+_TRAILING_PORT = re.compile(r"(?<!:):[0-9]+\Z")
+
+PARAM_REGEX = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(:[a-zA-Z_][a-zA-Z0-9_]*)?\}")
+"""A ``{name}`` or ``{name:type}`` parameter of a route template (group 1: the name,
+group 2: ``:type`` or ``None``). ``{name:re:PATTERN}`` parameters are not covered:
+:func:`compile_path` reads those."""
+
+PARAM_FORMAT_REGEX = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+"""A ``{name}`` placeholder of a path format (``path_format``, ``host_format``)."""
 
 
 class Match(enum.Enum):
@@ -94,33 +108,113 @@ def _is_plain_function(endpoint: Any) -> bool:
     return inspect.isfunction(endpoint) or inspect.ismethod(endpoint)
 
 
+_EXCEPTION_HANDLERS_KEY = "starlette.exception_handlers"
+"""Where an application publishes its exception handlers (Starlette 1.10's key and
+contract): ``(dict[exception class, handler], dict[status code, handler])``."""
+
+
+def _published_handler(scope: Scope, exc: Exception) -> Callable[..., Any] | None:
+    """The handler the scope's published exception handlers give ``exc``, if any: by
+    status code for an ``HTTPException`` first, then by class along the MRO."""
+    published = scope.get(_EXCEPTION_HANDLERS_KEY)
+    if published is None:
+        return None
+    by_class, by_status = published
+    if isinstance(exc, HTTPException):
+        handler: Callable[..., Any] | None = by_status.get(exc.status_code)
+        if handler is not None:
+            return handler
+    for cls in type(exc).__mro__:
+        handler = by_class.get(cls)
+        if handler is not None:
+            return handler
+    return None
+
+
+async def _call_handler(
+    handler: Callable[..., Any], connection: Request | WebSocket, exc: Exception
+) -> Any:
+    if is_async_callable(handler):
+        return await handler(connection, exc)
+    return await run_in_threadpool(handler, connection, exc)
+
+
+async def _send_handled(
+    handler: Callable[..., Any], request: Request, exc: Exception, receive: Receive, send: Send
+) -> None:
+    """Send the response of ``handler`` for ``exc`` (called while ``exc`` is handled)."""
+    response = await _call_handler(handler, request, exc)
+    if response is None:
+        raise RuntimeError(
+            f"The exception handler {handler!r} returned no response for {exc!r}."
+        ) from exc
+    await response(request.scope, receive, send)
+    # An exception instance raised again (a module-level constant) would otherwise
+    # keep growing its traceback, and the frames it holds, request after request.
+    exc.__traceback__ = None
+
+
 def request_response(
     func: Callable[[Request], Awaitable[Response] | Response],
 ) -> ASGIApp:
-    """Turn ``func(request) -> response`` (sync functions run in a thread) into an ASGI app."""
+    """Turn ``func(request) -> response`` (sync functions run in a thread) into an ASGI app.
+
+    An exception the endpoint raises is answered, where the endpoint runs, by the
+    exception handlers the application published in the scope (the
+    ``"starlette.exception_handlers"`` key): middleware around the route (or a mount)
+    sees the handler's response, and the handler gets the endpoint's own ``Request``,
+    so a body the endpoint read can be read again. Without published handlers, or
+    without one for the exception, it propagates, as does anything sending the
+    response raises (the application's ``ExceptionMiddleware`` then handles it).
+    """
+    call: Callable[[Request], Awaitable[Response]]
     if is_async_callable(func):
-        async_func = cast(Callable[[Request], Awaitable[Response]], func)
+        call = cast(Callable[[Request], Awaitable[Response]], func)
+    else:
+        sync_func = cast(Callable[[Request], Response], func)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            response = await async_func(Request(scope, receive, send))
-            await response(scope, receive, send)
+        async def call(request: Request) -> Response:
+            return await run_in_threadpool(sync_func, request)
 
-        return app
-
-    sync_func = cast(Callable[[Request], Response], func)
-
-    async def sync_app(scope: Scope, receive: Receive, send: Send) -> None:
-        response = await run_in_threadpool(sync_func, Request(scope, receive, send))
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await call(request)
+        except Exception as exc:
+            handler = _published_handler(scope, exc)
+            if handler is None:
+                raise
+            await _send_handled(handler, request, exc, receive, send)
+            return
+        # What sending the response raises goes out to the application's
+        # ExceptionMiddleware, which knows whether the response started: nothing to
+        # track here, so the happy path costs nothing.
         await response(scope, receive, send)
 
-    return sync_app
+    return app
 
 
 def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
-    """Turn ``async func(websocket)`` into an ASGI app."""
+    """Turn ``async func(websocket)`` into an ASGI app.
+
+    An exception the endpoint raises is answered by the exception handlers the
+    application published in the scope (see :func:`request_response`), with the
+    endpoint's own ``WebSocket``; a response the handler returns is sent as the
+    handshake's denial response.
+    """
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        await func(WebSocket(scope, receive, send))
+        websocket = WebSocket(scope, receive, send)
+        try:
+            await func(websocket)
+        except Exception as exc:
+            handler = _published_handler(scope, exc)
+            if handler is None:
+                raise
+            response = await _call_handler(handler, websocket, exc)
+            if response is not None:
+                await response(scope, receive, websocket.send)
+            exc.__traceback__ = None
 
     return app
 
@@ -159,26 +253,122 @@ def _routes_of(app: ASGIApp) -> list[BaseRoute]:
     return routes
 
 
-def _render(
-    compiled: CompiledPath, path_params: dict[str, Any]
-) -> tuple[str, dict[str, Any]] | None:
-    """Fill a template: ``(text, unused params)``, or ``None`` if a parameter is missing."""
+def replace_params(
+    path: str,
+    param_convertors: dict[str, Convertor[Any]],
+    path_params: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    """Fill the ``{name}`` placeholders of a path format with ``path_params``.
+
+    Each value used is removed from ``path_params`` and written with its convertor's
+    ``to_string``; a placeholder without a value stays as it is. Returns the text and
+    ``path_params`` (what was left of it).
+    """
+    if not path_params:
+        return path, path_params
+    pieces = PARAM_FORMAT_REGEX.split(path)
+    for index in range(1, len(pieces), 2):
+        name = pieces[index]
+        if name in path_params:
+            pieces[index] = param_convertors[name].to_string(path_params.pop(name))
+        else:
+            pieces[index] = "{" + name + "}"
+    return "".join(pieces), path_params
+
+
+def _render(compiled: CompiledPath, path_params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Fill a template: ``(text, unused params)``; a missing parameter stays ``{name}``."""
     remaining = dict(path_params)
     pieces: list[str] = []
     for is_param, text in compiled.parts:
         if not is_param:
             pieces.append(text)
-            continue
-        if text not in remaining:
-            return None
-        pieces.append(compiled.convertors[text].to_string(remaining.pop(text)))
+        elif text in remaining:
+            pieces.append(compiled.convertors[text].to_string(remaining.pop(text)))
+        else:
+            pieces.append("{" + text + "}")
     return "".join(pieces), remaining
 
 
-def _url_path_of(compiled: CompiledPath, path_params: dict[str, Any], protocol: str) -> URLPath:
-    rendered = _render(compiled, path_params)
-    assert rendered is not None  # the caller checked that every parameter is present
-    return URLPath(path=rendered[0], protocol=protocol)
+def _url_path(path: str, protocol: str = "", host: str = "") -> URLPath:
+    """A reversed path that never reads as another authority: a backslash is written
+    ``%5C`` and a leading ``//`` (from a parameter's value) ``/%2F``."""
+    if "\\" in path:
+        path = path.replace("\\", "%5C")
+    if path.startswith("//"):
+        path = "/%2F" + path[2:]
+    return URLPath(path=path, protocol=protocol, host=host)
+
+
+def _check_max_body_size(max_body_size: int | None) -> None:
+    if max_body_size is not None and max_body_size < 0:
+        raise ValueError("max_body_size must be a non-negative number of bytes or None.")
+
+
+def _declares_more_than(scope: Scope, limit: object) -> bool:
+    """Whether the request's ``Content-Length`` is above ``limit`` (not an ``int``:
+    no limit). A missing or malformed length declares nothing."""
+    if not isinstance(limit, int):
+        return False
+    value = find_header(scope.get("headers", ()), b"content-length")
+    if value is None or not value.isdigit():
+        return False
+    digits = value.lstrip(b"0")
+    # More digits than any limit has is over it (and int() is never slow).
+    return len(digits) > 20 or int(digits or b"0") > limit
+
+
+async def _content_too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """413 before the body is read (so the connection closes): raised as
+    ``HTTPException`` inside an app, else answered."""
+    headers = {"Connection": "close"}
+    if "app" in scope:
+        raise HTTPException(status_code=413, detail="Content Too Large", headers=headers)
+    response = PlainTextResponse("Content Too Large", status_code=413, headers=headers)
+    await response(scope, receive, send)
+
+
+def _restore(scope: Scope, key: str, previous: Any) -> None:
+    if previous is _MISSING:
+        scope.pop(key, None)
+    else:
+        scope[key] = previous
+
+
+class _BodyLimit:
+    """``app`` run with ``max_body_size`` as the request body limit in force.
+
+    The limit is set under ``MAX_BODY_SIZE_SCOPE_KEY`` (and as the ``max_body_size`` of
+    the scope's ``RequestLimits``) for the call, and the previous values are put back
+    after it, as the key's contract says. With ``check`` (the innermost routing step:
+    a route, or a mount of an app without routes), a ``Content-Length`` over the limit
+    is answered 413 before ``app`` runs.
+    """
+
+    __slots__ = ("app", "check", "max_body_size")
+
+    def __init__(self, app: ASGIApp, max_body_size: int, check: bool) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+        self.check = check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_size
+        previous = scope.get(MAX_BODY_SIZE_SCOPE_KEY, _MISSING)
+        previous_limits = scope.get(LIMITS_KEY, _MISSING)
+        scope[MAX_BODY_SIZE_SCOPE_KEY] = limit
+        scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=limit)
+        try:
+            if self.check and _declares_more_than(scope, limit):
+                await _content_too_large(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            _restore(scope, MAX_BODY_SIZE_SCOPE_KEY, previous)
+            _restore(scope, LIMITS_KEY, previous_limits)
 
 
 async def _method_not_allowed(allow: str, scope: Scope, receive: Receive, send: Send) -> None:
@@ -234,8 +424,10 @@ class Route(BaseRoute):
     A function endpoint takes a :class:`Request` and returns a response (sync
     functions run in the thread pool) and defaults to ``methods=["GET"]``; any other
     endpoint is used as an ASGI app (an ``HTTPEndpoint`` subclass, for instance).
-    ``HEAD`` is allowed wherever ``GET`` is. ``max_body_size`` caps the request body
-    for this route (see ``asgi_core.limits``).
+    ``HEAD`` is allowed wherever ``GET`` is. ``max_body_size`` is the request body
+    limit for this route, in place of any limit set further out (the scope's
+    ``MAX_BODY_SIZE_SCOPE_KEY``, see ``asgi_core.limits``): a ``Content-Length`` over the
+    limit in force is answered 413 before the endpoint runs.
     """
 
     def __init__(
@@ -251,6 +443,7 @@ class Route(BaseRoute):
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"Routed paths must start with '/': {path!r}.")
+        _check_max_body_size(max_body_size)
         self.path = path
         self.endpoint = endpoint
         self.name = get_name(endpoint) if name is None else name
@@ -263,6 +456,8 @@ class Route(BaseRoute):
         else:
             self.app = endpoint
         self.app = _wrap(self.app, middleware)
+        if max_body_size is not None:
+            self.app = _BodyLimit(self.app, max_body_size, check=True)
         self.methods: set[str] | None = None
         if methods is not None:
             self.methods = {method.upper() for method in methods}
@@ -298,28 +493,29 @@ class Route(BaseRoute):
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or path_params.keys() != self.param_convertors.keys():
             raise NoMatchFound(name, path_params)
-        return _url_path_of(self._compiled, path_params, "http")
+        return _url_path(_render(self._compiled, path_params)[0], "http")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.methods and scope["method"] not in self.methods:
             await _method_not_allowed(self._allow, scope, receive, send)
-            return
-        if self.max_body_size is not None:
-            self._apply_body_limit(scope)
-        await self.app(scope, receive, send)
-
-    def _apply_body_limit(self, scope: Scope) -> None:
-        """Set this route's ``max_body_size`` on the scope's limits, in place."""
-        scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=self.max_body_size)
+        elif (
+            MAX_BODY_SIZE_SCOPE_KEY in scope
+            and self.max_body_size is None
+            and _declares_more_than(scope, scope[MAX_BODY_SIZE_SCOPE_KEY])
+        ):
+            await _content_too_large(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
     def _fast_match(self, route_path: str, scope: Scope) -> ASGIApp | None:
         """``matches`` then ``handle`` for the router, in one step on its hot path.
 
         On a full match of the HTTP ``scope`` (whose route path is ``route_path``),
-        apply the child scope and the body limit to ``scope`` and return the app to
-        call. Otherwise return ``None`` and leave ``scope`` alone (the router then asks
-        :meth:`matches`, which reports a partial match). Only valid while neither
-        ``matches`` nor ``handle`` is overridden.
+        apply the child scope to ``scope`` and return the app to call (the 413 of
+        :meth:`handle` when the body limit in force refuses the request). Otherwise
+        return ``None`` and leave ``scope`` alone (the router then asks :meth:`matches`,
+        which reports a partial match). Only valid while neither ``matches`` nor
+        ``handle`` is overridden.
         """
         # _path_params, inlined: this is the hottest call of the router.
         params: dict[str, Any] | None
@@ -338,14 +534,28 @@ class Route(BaseRoute):
         scope["endpoint"] = self.endpoint
         scope["path_params"] = params
         scope["route"] = self
-        if self.max_body_size is not None:
-            self._apply_body_limit(scope)
+        # Costs one lookup when no limit is in force; a limit of the route's own is
+        # applied (and checked) by its app.
+        if (
+            MAX_BODY_SIZE_SCOPE_KEY in scope
+            and self.max_body_size is None
+            and _declares_more_than(scope, scope[MAX_BODY_SIZE_SCOPE_KEY])
+        ):
+            return _content_too_large
         return self.app
 
     def _index_entry(self, scope_type: str) -> IndexEntry:
         if type(self).matches is not Route.matches:
             return None
         return self._compiled.key if scope_type == "http" else False
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Route)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+            and self.methods == other.methods
+        )
 
     def __repr__(self) -> str:
         methods = sorted(self.methods or ())
@@ -386,7 +596,7 @@ class WebSocketRoute(BaseRoute):
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         if name != self.name or path_params.keys() != self.param_convertors.keys():
             raise NoMatchFound(name, path_params)
-        return _url_path_of(self._compiled, path_params, "websocket")
+        return _url_path(_render(self._compiled, path_params)[0], "websocket")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -395,6 +605,13 @@ class WebSocketRoute(BaseRoute):
         if type(self).matches is not WebSocketRoute.matches:
             return None
         return self._compiled.key if scope_type == "websocket" else False
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, WebSocketRoute)
+            and self.path == other.path
+            and self.endpoint == other.endpoint
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r})"
@@ -407,6 +624,9 @@ class Mount(BaseRoute):
     ``path``. The bare prefix (``/x`` for ``Mount("/x")``) is redirected to ``/x/``
     when nothing else matches it, even in a ``Router(redirect_slashes=False)``;
     ``redirect_slash=False`` leaves it to the router's ``redirect_slashes``.
+    ``max_body_size`` is the request body limit for everything under the mount (a
+    route's own limit still wins); an app without routes mounted with a limit gets a
+    413 for a ``Content-Length`` over it before it runs.
     """
 
     def __init__(
@@ -417,17 +637,24 @@ class Mount(BaseRoute):
         name: str | None = None,
         *,
         middleware: Sequence[MiddlewareEntry] | None = None,
+        max_body_size: int | None = None,
         redirect_slash: bool = True,
     ) -> None:
         if path != "" and not path.startswith("/"):
             raise ValueError(f"Routed paths must start with '/': {path!r}.")
         if app is None and routes is None:
             raise ValueError("Mount needs an 'app' or a list of 'routes'.")
+        _check_max_body_size(max_body_size)
         self.path = path.rstrip("/")
         self.name = name
         self.redirect_slash = redirect_slash
+        self.max_body_size = max_body_size
         self._base_app: ASGIApp = Router(routes=routes) if app is None else app
         self.app = _wrap(self._base_app, middleware)
+        if max_body_size is not None:
+            # The routes of a mounted router check the limit in force themselves.
+            check = not _routes_of(self._base_app)
+            self.app = _BodyLimit(self.app, max_body_size, check=check)
         self._compiled = compile_template(self.path + "/{path:path}")
         self.path_regex = self._compiled.regex
         self.path_format = self._compiled.format
@@ -460,25 +687,24 @@ class Mount(BaseRoute):
         if self.name is not None and name == self.name and "path" in path_params:
             params = dict(path_params)
             params["path"] = str(params["path"]).lstrip("/")
-            rendered = _render(self._compiled, params)
-            if rendered is not None and not rendered[1]:
-                return URLPath(path=rendered[0])
+            text, remaining = _render(self._compiled, params)
+            if not remaining:
+                return _url_path(text)
         elif self.name is None or name.startswith(self.name + ":"):
+            # A mount parameter left out stays a "{name}" placeholder, as in Starlette.
             child_name = name if self.name is None else name[len(self.name) + 1 :]
             params = dict(path_params)
             path_kwarg = params.get("path")
             params["path"] = ""
-            rendered = _render(self._compiled, params)
-            if rendered is not None:
-                prefix, remaining = rendered
-                if path_kwarg is not None:
-                    remaining["path"] = path_kwarg
-                for route in self.routes:
-                    try:
-                        url = route.url_path_for(child_name, **remaining)
-                    except NoMatchFound:
-                        continue
-                    return URLPath(path=prefix.rstrip("/") + str(url), protocol=url.protocol)
+            prefix, remaining = _render(self._compiled, params)
+            if path_kwarg is not None:
+                remaining["path"] = path_kwarg
+            for route in self.routes:
+                try:
+                    url = route.url_path_for(child_name, **remaining)
+                except NoMatchFound:
+                    continue
+                return _url_path(prefix.rstrip("/") + str(url), url.protocol)
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -492,22 +718,34 @@ class Mount(BaseRoute):
     def _mounted_app(self) -> ASGIApp | None:
         return self._base_app
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mount) and self.path == other.path and self.app == other.app
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(path={self.path!r}, name={self.name!r}, app={self.app!r})"
 
 
 def _request_host(scope: Scope) -> str | None:
-    """The Host header without its port (``""`` when absent, ``None`` when malformed).
+    """The Host header, lower-cased, without its port (``""`` when absent, ``None``
+    when malformed).
 
     Only a well-formed ``host[:port]`` (``asgi_core.hosts``: a registered name, IPv4,
-    or a bracketed IP literal, port <= 65535) is matched, as ``request.url`` validates
-    it: anything carrying userinfo, a path, a query or spaces matches no ``Host`` route.
+    or a bracketed IP literal) is matched, as ``request.url`` validates it: anything
+    carrying userinfo, a path, a query or spaces matches no ``Host`` route. The port is
+    ignored, even one above 65535 (as in Starlette).
     """
     value = find_header(scope.get("headers", ()), b"host")
     if value is None:
         return ""
-    parsed = parse_host(value.decode("latin-1"))
-    return None if parsed is None else parsed[0]
+    text = value.decode("latin-1")
+    parsed = parse_host(text)
+    if parsed is None:
+        # Perhaps only the port is out of range: match on the host without it.
+        bare = _TRAILING_PORT.sub("", text, count=1)
+        parsed = None if bare == text else parse_host(bare)
+        if parsed is None or parsed[1] is not None:
+            return None
+    return parsed[0].lower()
 
 
 class Host(BaseRoute):
@@ -544,20 +782,18 @@ class Host(BaseRoute):
         if self.name is not None and name == self.name and "path" in path_params:
             params = dict(path_params)
             path = str(params.pop("path"))
-            rendered = _render(self._compiled, params)
-            if rendered is not None and not rendered[1]:
-                return URLPath(path=path, host=rendered[0])
+            host, remaining = _render(self._compiled, params)
+            if not remaining:
+                return _url_path(path, host=host)
         elif self.name is None or name.startswith(self.name + ":"):
             child_name = name if self.name is None else name[len(self.name) + 1 :]
-            rendered = _render(self._compiled, path_params)
-            if rendered is not None:
-                host, remaining = rendered
-                for route in self.routes:
-                    try:
-                        url = route.url_path_for(child_name, **remaining)
-                    except NoMatchFound:
-                        continue
-                    return URLPath(path=str(url), protocol=url.protocol, host=host)
+            host, remaining = _render(self._compiled, path_params)
+            for route in self.routes:
+                try:
+                    url = route.url_path_for(child_name, **remaining)
+                except NoMatchFound:
+                    continue
+                return _url_path(str(url), url.protocol, host)
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -565,6 +801,9 @@ class Host(BaseRoute):
 
     def _mounted_app(self) -> ASGIApp | None:
         return self.app
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Host) and self.host == other.host and self.app == other.app
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.host!r}, name={self.name!r}, app={self.app!r})"
@@ -663,7 +902,9 @@ class Router:
     fully); nothing matching answers 404 (``HTTPException(404)`` inside an app, so its
     handlers render it). With ``redirect_slashes``, a path that matches only with (or
     without) a trailing slash is redirected there; ``relative_redirects=True`` sends
-    a path-only ``Location`` (for proxies that terminate TLS).
+    a path-only ``Location`` (for proxies that terminate TLS). ``max_body_size`` is the
+    request body limit for everything it routes (a mount's or route's own limit still
+    wins), in place of any limit set further out.
 
     Routes are compiled into an index, rebuilt whenever :attr:`routes` changes, so the
     matching cost does not grow with the number of routes.
@@ -677,9 +918,12 @@ class Router:
         lifespan: Callable[[Any], Any] | None = None,
         *,
         middleware: Sequence[MiddlewareEntry] | None = None,
+        max_body_size: int | None = None,
         relative_redirects: bool = False,
     ) -> None:
+        _check_max_body_size(max_body_size)
         self.routes = list(routes or ())
+        self.max_body_size = max_body_size
         self.redirect_slashes = redirect_slashes
         self.relative_redirects = relative_redirects
         self.default: ASGIApp = self.not_found if default is None else default
@@ -687,6 +931,9 @@ class Router:
             None if lifespan is None else make_lifespan_context(lifespan)
         )
         self.middleware_stack: ASGIApp = _wrap(self.app, middleware)
+        if max_body_size is not None:
+            # Its routes check the limit in force (theirs or this one) themselves.
+            self.middleware_stack = _BodyLimit(self.middleware_stack, max_body_size, check=False)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -708,6 +955,9 @@ class Router:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.middleware_stack(scope, receive, send)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Router) and self.routes == other.routes
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one connection (the router without its middleware)."""

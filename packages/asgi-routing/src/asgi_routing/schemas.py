@@ -6,9 +6,9 @@ Needs PyYAML: ``pip install asgi-routing[schemas]``.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgi_core.requests import Request
 from asgi_responses import Response
@@ -16,7 +16,7 @@ from asgi_routing.routing import BaseRoute, Host, Mount, Route
 
 __all__ = ["BaseSchemaGenerator", "EndpointInfo", "OpenAPIResponse", "SchemaGenerator"]
 
-_CLASS_METHODS = ("get", "post", "put", "patch", "delete", "options")
+_CLASS_METHODS = ("get", "post", "put", "patch", "delete", "options", "query")
 
 
 def _yaml() -> Any:
@@ -27,6 +27,12 @@ def _yaml() -> Any:
             "OpenAPI schemas need PyYAML: install it with 'pip install asgi-routing[schemas]'."
         ) from None
     return yaml
+
+
+def _openapi_version(value: Any) -> tuple[int, int]:
+    """``(major, minor)`` of an ``openapi`` field such as ``"3.1.0"`` (``(0, 0)`` if none)."""
+    found = re.match(r"(\d+)\.(\d+)", str(value or ""))
+    return (0, 0) if found is None else (int(found.group(1)), int(found.group(2)))
 
 
 class OpenAPIResponse(Response):
@@ -41,8 +47,7 @@ class OpenAPIResponse(Response):
         return text.encode("utf-8")
 
 
-@dataclass
-class EndpointInfo:
+class EndpointInfo(NamedTuple):
     """One documented operation: its path, lowercase HTTP method and handler."""
 
     path: str
@@ -61,8 +66,8 @@ class BaseSchemaGenerator:
         """Every operation in ``routes``, through Mounts and Hosts.
 
         Function endpoints give one entry per method (``HEAD`` left out); class
-        endpoints one per ``get``/``post``/``put``/``patch``/``delete``/``options``
-        method they define. Convertor syntax is removed: ``{id:int}`` reads ``{id}``.
+        endpoints one per ``get``/``post``/``put``/``patch``/``delete``/``options``/
+        ``query`` method they define. Convertor syntax is removed: ``{id:int}`` reads ``{id}``.
         """
         found: list[EndpointInfo] = []
         for route in routes:
@@ -112,7 +117,11 @@ class BaseSchemaGenerator:
 
 
 class SchemaGenerator(BaseSchemaGenerator):
-    """Build an OpenAPI document: ``base_schema`` plus ``paths`` from docstrings."""
+    """Build an OpenAPI document: ``base_schema`` plus ``paths`` from docstrings.
+
+    ``query`` operations (the ``QUERY`` method) exist from OpenAPI 3.2 on: they are left
+    out unless ``base_schema["openapi"]`` is ``"3.2"`` or later.
+    """
 
     def __init__(self, base_schema: dict[str, Any]) -> None:
         self.base_schema = base_schema
@@ -122,7 +131,10 @@ class SchemaGenerator(BaseSchemaGenerator):
         paths: dict[str, dict[str, Any]] = {
             path: dict(operations) for path, operations in schema.get("paths", {}).items()
         }
+        supports_query = _openapi_version(schema.get("openapi")) >= (3, 2)
         for endpoint in self.get_endpoints(routes):
+            if endpoint.http_method == "query" and not supports_query:
+                continue
             parsed = self.parse_docstring(endpoint.func)
             if parsed:
                 paths.setdefault(endpoint.path, {})[endpoint.http_method] = parsed
