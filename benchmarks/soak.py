@@ -63,7 +63,7 @@ HOST = "127.0.0.1"
 TIMEOUT = 30.0
 MIB = 1024 * 1024
 UPLOAD_LIMIT = 5 * MIB  # the demo's default DEMO_MAX_UPLOAD_BYTES
-BODY_CAP = UPLOAD_LIMIT + 64 * 1024  # the demo's App(max_body_size=...)
+BODY_CAP = UPLOAD_LIMIT + 64 * 1024  # above the demo's RequestLimits(max_body_size=...)
 _SERVER_ERROR = re.compile(r"Traceback|\bERROR\b")
 _EXCEPTION = re.compile(
     r"[ |+]*((?:\w+\.)*\w*(?:Error|Exception|ExceptionGroup|Exit|Interrupt|Disconnect)\b(?::.*)?)$"

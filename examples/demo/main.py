@@ -7,6 +7,8 @@ http://127.0.0.1:8000.
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,8 +26,10 @@ from asgi_app import (
     JSONResponse,
     Middleware,
     Mount,
+    PlainTextResponse,
     RedirectResponse,
     Request,
+    Response,
     Route,
     ServerSentEvent,
     WebSocket,
@@ -34,6 +38,7 @@ from asgi_app import (
 )
 from asgi_core.config import Config
 from asgi_core.datastructures import URL, Secret, UploadFile
+from asgi_core.limits import RequestLimits
 from asgi_middleware.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -54,8 +59,41 @@ from examples.demo.deployment import WorkerHeaderMiddleware, whoami
 from examples.demo.shared_state import Room, open_engine
 
 HERE = Path(__file__).parent
+logger = logging.getLogger(__name__)
+DEFAULT_SECRET_KEY = "change-me-in-production"  # public: anyone can sign a session with it
+
+
+def read_secret_key(config: Config) -> Secret:
+    """``DEMO_SECRET_KEY``, or the demo's public default with a loud warning: with the
+    default, anyone who has read this file can forge a session cookie and log in."""
+    value = config("DEMO_SECRET_KEY", default=None)
+    if not value or value == DEFAULT_SECRET_KEY:
+        logger.warning(
+            "WARNING: DEMO_SECRET_KEY is not set, so the demo signs its session cookies "
+            "with the public default key %r: anyone can forge a login. Set DEMO_SECRET_KEY "
+            "to a long random secret before exposing the demo, for example with "
+            "DEMO_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')",
+            DEFAULT_SECRET_KEY,
+        )
+        value = DEFAULT_SECRET_KEY
+    return Secret(value)
+
+
+def human_size(size: int) -> str:
+    """A byte count the way the demo states every size, in the page and in the 413:
+    ``5 MiB``, ``2.5 MiB``, ``64 KiB``. Rounded down, so a stated limit is never more
+    than the real one."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            tenths = size * 10 // scale
+            whole, tenth = divmod(tenths, 10)
+            return f"{whole} {unit}" if tenth == 0 else f"{whole}.{tenth} {unit}"
+    return f"{size} bytes"
+
+
 config = Config()
-SECRET_KEY = config("DEMO_SECRET_KEY", cast=Secret, default="change-me-in-production")
+SECRET_KEY = read_secret_key(config)
+# the largest request body the demo reads, uploads included (refused with 413 past it)
 MAX_UPLOAD_BYTES = config("DEMO_MAX_UPLOAD_BYTES", cast=int, default=5 * 1024 * 1024)
 MAX_UPLOAD_FILES = 3
 MAX_ITEMS = 1000  # the demo keeps everything in memory: bounded, so it can be exposed
@@ -69,6 +107,7 @@ TRUSTED_PROXIES = config("DEMO_TRUSTED_PROXIES", default="127.0.0.1")
 
 templates = Jinja2Templates(directory=HERE / "templates")
 register_csrf_globals(templates)  # {{ csrf_input() }} in forms, {{ csrf_token() }} for scripts
+templates.env.filters["human_size"] = human_size  # {{ max_bytes | human_size }}
 schemas = SchemaGenerator(
     {"openapi": "3.0.0", "info": {"title": "asgi-app demo API", "version": "1.0"}}
 )
@@ -211,16 +250,24 @@ async def get_item(request: Request) -> JSONResponse:
     return JSONResponse(item)
 
 
+async def notification_log(request: Request) -> JSONResponse:
+    """
+    summary: The notifications sent so far (the latest 50)
+    responses:
+      200:
+        description: The texts, oldest first, under "sent".
+    """
+    return JSONResponse({"sent": await request.state.store.notifications()})
+
+
 async def notify(request: Request) -> JSONResponse:
     """
     summary: Queue a notification, sent by a background task after the response
     responses:
       202:
-        description: Accepted.
+        description: Accepted; GET /api/notify lists it once it is sent.
     """
     store = request.state.store
-    if request.method == "GET":
-        return JSONResponse({"sent": await store.notifications()})
 
     async def send_notification(text: str) -> None:
         await anyio.sleep(0.1)  # stands for a slow e-mail or webhook call
@@ -232,8 +279,48 @@ async def notify(request: Request) -> JSONResponse:
     )
 
 
-async def openapi(request: Request) -> Any:
-    return schemas.OpenAPIResponse(request)
+def openapi_yaml(request: Request) -> bytes:
+    """The schema of the app serving ``request``, as YAML, from the endpoints' docstrings."""
+    return bytes(schemas.OpenAPIResponse(request).body)
+
+
+async def openapi(request: Request) -> Response:
+    """The schema for tools (Swagger UI, code generators): YAML, ``application/yaml``."""
+    return Response(openapi_yaml(request), media_type="application/yaml")
+
+
+async def schema_page(request: Request) -> Any:
+    """The same schema for people: a page that shows it (escaped) instead of a download."""
+    context = {"title": "OpenAPI schema", "schema": openapi_yaml(request).decode("utf-8")}
+    return templates.TemplateResponse(request, "schema.html", context)
+
+
+# -- errors ------------------------------------------------------------------------------
+
+BYTE_COUNT = re.compile(r"\b(\d+) bytes\b")
+
+
+async def content_too_large(request: Request, exc: Exception) -> Response:
+    """Every 413 in the demo's words, with sizes as the upload page states them (the
+    framework's messages count bytes): the upload page again, with the limit in MiB, or
+    the reason as text (JSON under /api). The connection closes: the body is unread."""
+    assert isinstance(exc, HTTPException)
+    headers = {**(exc.headers or {}), "Connection": "close"}
+    if request.url.path == request.url_for("upload").path:
+        limit = human_size(MAX_UPLOAD_BYTES)
+        context = {
+            "title": "Upload",
+            "max_bytes": MAX_UPLOAD_BYTES,
+            "max_files": MAX_UPLOAD_FILES,
+            "error": f"Nothing was uploaded: the limit is {limit} in one request.",
+        }
+        return templates.TemplateResponse(
+            request, "upload.html", context, status_code=413, headers=headers
+        )
+    detail = BYTE_COUNT.sub(lambda found: human_size(int(found[1])), exc.detail)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail}, status_code=413, headers=headers)
+    return PlainTextResponse(detail, status_code=413, headers=headers)
 
 
 # -- real time ---------------------------------------------------------------------------
@@ -281,12 +368,14 @@ routes = [
             Route("/items", list_items, methods=["GET"], name="items"),
             Route("/items", create_item, methods=["POST"]),
             Route("/items/{item_id:int}", get_item, name="item"),
-            Route("/notify", notify, methods=["GET", "POST"], name="notify"),
+            Route("/notify", notification_log, methods=["GET"], name="notifications"),
+            Route("/notify", notify, methods=["POST"], name="notify"),
             Route("/whoami", whoami, name="whoami"),
         ],
         name="api",
     ),
-    Route("/schema", openapi, include_in_schema=False, name="schema"),
+    Route("/schema", schema_page, include_in_schema=False, name="schema"),
+    Route("/openapi.yaml", openapi, include_in_schema=False, name="openapi"),
     Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
 ]
 
@@ -304,7 +393,11 @@ app = App(
         Middleware(WebSocketOriginMiddleware),
     ],
     lifespan=lifespan,
-    max_body_size=MAX_UPLOAD_BYTES + 64 * 1024,
+    # Every body read (forms, uploads, JSON) stops at MAX_UPLOAD_BYTES with a 413 that
+    # content_too_large words; a declared Content-Length over it is refused unread.
+    # (App(max_body_size=...) would answer its own plain-text 413 before the handler.)
+    limits=RequestLimits(max_body_size=MAX_UPLOAD_BYTES),
+    exception_handlers={413: content_too_large},
     # unsafe requests from other sites get 403: the login, upload, logout and API posts
     csrf=CSRFConfig(
         trusted_origins=["http://localhost:3000"],  # the frontend CORS allows, above
