@@ -58,6 +58,7 @@ def assert_same(
         # The order of different field names carries no meaning (RFC 9110, 5.3); the order
         # of one name's lines does, and a stable sort keeps it.
         return sorted(original(sorted_allow(headers)), key=lambda item: item[0])
+
     theirs = exchange("starlette", build, requests, backend)
     ours = exchange("ours", build, requests, backend)
     for request, (s1, h1, b1), (s2, h2, b2) in zip(requests, theirs, ours, strict=True):
