@@ -11,7 +11,7 @@ key, a receive that misbehaves); for behaviour a client can see, prefer the test
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,3 +253,60 @@ def disconnect_when(event: anyio.Event) -> Receive:
 
 class Boom(Exception):
     """The error a test app raises on purpose: `pytest.raises(Boom)` catches nothing else."""
+
+
+# --- request bodies -------------------------------------------------------------------
+
+BOUNDARY = "b0undary"
+MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def form_part(name: str, value: bytes, filename: str | None = None, extra: bytes = b"") -> bytes:
+    """One multipart/form-data part, without its boundary line; `extra` is more header
+    lines (each ending in CRLF) after Content-Disposition."""
+    disposition = f'Content-Disposition: form-data; name="{name}"'
+    if filename is not None:
+        disposition += f'; filename="{filename}"'
+    return disposition.encode() + b"\r\n" + extra + b"\r\n" + value + b"\r\n"
+
+
+def multipart(
+    *parts: bytes, boundary: str = BOUNDARY, preamble: bytes = b"", epilogue: bytes = b""
+) -> bytes:
+    """A multipart/form-data body of `parts` (see `form_part`); send it with `MULTIPART`."""
+    body = preamble
+    for item in parts:
+        body += b"--" + boundary.encode() + b"\r\n" + item
+    return body + b"--" + boundary.encode() + b"--\r\n" + epilogue
+
+
+async def byte_stream(
+    total: int, size: int = 64 * 1024, counter: list[int] | None = None
+) -> AsyncIterator[bytes]:
+    """`total` bytes of b"x" in `size` chunks, for a streamed request body; `counter`
+    gets the size of every chunk the client actually sent."""
+    sent = 0
+    while sent < total:
+        step = min(size, total - sent)
+        sent += step
+        if counter is not None:
+            counter.append(step)
+        yield b"x" * step
+
+
+async def echo_form(request: Any) -> Any:
+    """An endpoint answering the parsed form as JSON: `[[name, value], ...]`, where an
+    uploaded file is `{"filename": ..., "size": ...}`."""
+    from asgi_responses import JSONResponse  # imported here: the driver needs no package
+
+    async with request.form() as form:
+        items = [
+            [
+                key,
+                value
+                if isinstance(value, str)
+                else {"filename": value.filename, "size": value.size},
+            ]
+            for key, value in form.multi_items()
+        ]
+    return JSONResponse(items)

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
+from asgi_driver import run_websocket, websocket_scope
 
 from asgi_core.concurrency import run_in_threadpool
 from asgi_core.datastructures import URLPath
 from asgi_core.requests import HTTPConnection, Request
-from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
 from asgi_middleware.authentication import (
     AuthCredentials,
@@ -28,6 +28,7 @@ from asgi_middleware.authentication import (
 )
 from asgi_middleware.exceptions import ExceptionMiddleware
 from asgi_responses import JSONResponse, PlainTextResponse, Response
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
 
@@ -81,11 +82,9 @@ def endpoint_app(endpoint: Callable[..., Any], *, by_keyword: bool = False) -> A
     return ExceptionMiddleware(app)
 
 
-def client(app: ASGIApp, token: str | None = None) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver", headers=headers
-    )
+def bearer(token: str | None) -> dict[str, str]:
+    """The Authorization header of a client holding ``token`` (none without one)."""
+    return {"authorization": f"Bearer {token}"} if token is not None else {}
 
 
 async def whoami(request: Request) -> Response:
@@ -101,8 +100,7 @@ async def whoami(request: Request) -> Response:
 
 async def test_the_backend_sets_auth_and_user() -> None:
     app = AuthenticationMiddleware(endpoint_app(whoami), backend=TokenBackend())
-    async with client(app, "alice") as http:
-        response = await http.get("/")
+    response = await AsyncTestClient(app).get("/", headers=bearer("alice"))
     assert response.json() == {
         "user": "alice",
         "authenticated": True,
@@ -113,15 +111,13 @@ async def test_the_backend_sets_auth_and_user() -> None:
 
 async def test_an_anonymous_client_gets_an_unauthenticated_user() -> None:
     app = AuthenticationMiddleware(endpoint_app(whoami), backend=TokenBackend())
-    async with client(app) as http:
-        response = await http.get("/")
+    response = await AsyncTestClient(app).get("/", headers=bearer(None))
     assert response.json() == {"user": "", "authenticated": False, "identity": "", "scopes": []}
 
 
 async def test_an_authentication_error_gives_400_by_default() -> None:
     app = AuthenticationMiddleware(endpoint_app(whoami), backend=TokenBackend())
-    async with client(app, "mallory") as http:
-        response = await http.get("/")
+    response = await AsyncTestClient(app).get("/", headers=bearer("mallory"))
     assert response.status_code == 400
     assert response.text == "Invalid token 'mallory'"
 
@@ -136,8 +132,7 @@ async def test_on_error_builds_the_response(kind: str) -> None:
 
     handler = on_error if kind == "sync" else async_on_error
     app = AuthenticationMiddleware(endpoint_app(whoami), TokenBackend(), on_error=handler)
-    async with client(app, "mallory") as http:
-        response = await http.get("/where")
+    response = await AsyncTestClient(app).get("/where", headers=bearer("mallory"))
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid token 'mallory'", "path": "/where"}
 
@@ -186,12 +181,9 @@ async def test_requires_guards_http_endpoints(
     endpoint: Callable[..., Any], by_keyword: bool, denied_status: int, body: str
 ) -> None:
     app = AuthenticationMiddleware(endpoint_app(endpoint, by_keyword=by_keyword), TokenBackend())
-    async with client(app, "alice") as http:
-        allowed = await http.get("/")
-    async with client(app, "bob") as http:
-        denied = await http.get("/")
-    async with client(app) as http:
-        anonymous = await http.get("/")
+    allowed = await AsyncTestClient(app).get("/", headers=bearer("alice"))
+    denied = await AsyncTestClient(app).get("/", headers=bearer("bob"))
+    anonymous = await AsyncTestClient(app).get("/", headers=bearer(None))
     assert (allowed.status_code, allowed.text) == (200, body)
     assert denied.status_code == denied_status
     assert anonymous.status_code == denied_status
@@ -210,8 +202,8 @@ async def test_requires_redirects_with_the_current_url_as_next() -> None:
         return PlainTextResponse("secret")
 
     app = AuthenticationMiddleware(with_router(endpoint_app(admin)), TokenBackend())
-    async with client(app, "bob") as http:
-        response = await http.get("/admin/päge", params={"q": "a b&c=d"})
+    http = AsyncTestClient(app, follow_redirects=False)
+    response = await http.get("/admin/päge", params={"q": "a b&c=d"}, headers=bearer("bob"))
     assert response.status_code == 303
     location = urlsplit(response.headers["location"])
     assert (location.scheme, location.netloc, location.path) == ("http", "testserver", "/login")
@@ -219,8 +211,7 @@ async def test_requires_redirects_with_the_current_url_as_next() -> None:
     assert parse_qs(location.query) == {"next": ["http://testserver/admin/päge?q=a+b%26c%3Dd"]}
     assert location.query.isascii()
     assert "&" not in location.query
-    async with client(app, "alice") as http:
-        assert (await http.get("/admin")).text == "secret"
+    assert (await http.get("/admin", headers=bearer("alice"))).text == "secret"
 
 
 async def test_requires_redirect_to_a_url_with_a_query_appends_next() -> None:
@@ -229,8 +220,8 @@ async def test_requires_redirect_to_a_url_with_a_query_appends_next() -> None:
         return PlainTextResponse("secret")
 
     app = with_router(endpoint_app(admin), login="/login?lang=en")
-    async with client(AuthenticationMiddleware(app, TokenBackend())) as http:
-        response = await http.get("/x")
+    http = AsyncTestClient(AuthenticationMiddleware(app, TokenBackend()), follow_redirects=False)
+    response = await http.get("/x")
     assert response.status_code == 303
     assert response.headers["location"] == (
         "http://testserver/login?lang=en&next=http%3A%2F%2Ftestserver%2Fx"
@@ -248,43 +239,6 @@ def test_requires_needs_a_request_or_websocket_parameter() -> None:
 # --- WebSockets ----------------------------------------------------------------------
 
 
-def websocket_scope(token: str | None) -> Scope:
-    headers = [(b"host", b"testserver")]
-    if token is not None:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    return {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "scheme": "ws",
-        "path": "/ws",
-        "raw_path": b"/ws",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-        "subprotocols": [],
-    }
-
-
-async def run_websocket(app: ASGIApp, token: str | None) -> list[Message]:
-    incoming: list[Message] = [
-        {"type": "websocket.connect"},
-        {"type": "websocket.disconnect", "code": 1000},
-    ]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0)
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(websocket_scope(token), receive, send)
-    return sent
-
-
 @requires("admin")
 async def admin_socket(websocket: WebSocket) -> None:
     await websocket.accept()
@@ -300,10 +254,10 @@ def websocket_app(endpoint: Callable[..., Any]) -> ASGIApp:
 
 
 async def test_requires_on_a_websocket_endpoint() -> None:
-    allowed = await run_websocket(websocket_app(admin_socket), "alice")
+    allowed = await run_websocket(websocket_app(admin_socket), "/ws", (), headers=bearer("alice"))
     assert [m["type"] for m in allowed] == ["websocket.accept", "websocket.send", "websocket.close"]
     assert allowed[1]["text"] == "hi alice"
-    denied = await run_websocket(websocket_app(admin_socket), "bob")
+    denied = await run_websocket(websocket_app(admin_socket), "/ws", (), headers=bearer("bob"))
     assert denied == [{"type": "websocket.close", "code": 1008, "reason": ""}]
 
 
@@ -314,17 +268,20 @@ async def test_requires_on_a_websocket_endpoint_method() -> None:
             await websocket.accept()
 
     assert [
-        m["type"] for m in await run_websocket(websocket_app(Endpoint().on_connect), "bob")
+        m["type"]
+        for m in await run_websocket(
+            websocket_app(Endpoint().on_connect), "/ws", (), headers=bearer("bob")
+        )
     ] == ["websocket.accept"]
-    assert await run_websocket(websocket_app(Endpoint().on_connect), None) == [
+    assert await run_websocket(websocket_app(Endpoint().on_connect), "/ws") == [
         {"type": "websocket.close", "code": 1008, "reason": ""}
     ]
 
 
 async def test_an_authentication_error_refuses_the_websocket() -> None:
-    assert await run_websocket(websocket_app(admin_socket), "mallory") == [
-        {"type": "websocket.close", "code": 1008, "reason": ""}
-    ]
+    assert await run_websocket(
+        websocket_app(admin_socket), "/ws", (), headers=bearer("mallory")
+    ) == [{"type": "websocket.close", "code": 1008, "reason": ""}]
 
 
 async def test_lifespan_passes_through() -> None:
@@ -356,13 +313,13 @@ def test_users_and_credentials() -> None:
 
 
 async def test_the_base_backend_must_be_implemented() -> None:
-    conn = HTTPConnection(websocket_scope(None))
+    conn = HTTPConnection(websocket_scope("/ws"))
     with pytest.raises(NotImplementedError):
         await AuthenticationBackend().authenticate(conn)
 
 
 def test_has_required_scope() -> None:
-    conn = HTTPConnection(websocket_scope(None))
+    conn = HTTPConnection(websocket_scope("/ws"))
     conn.scope["auth"] = AuthCredentials(["a", "b"])
     assert has_required_scope(conn, ["a", "b"])
     assert has_required_scope(conn, [])

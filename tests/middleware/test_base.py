@@ -9,8 +9,8 @@ from types import AsyncGeneratorType
 from typing import Any
 
 import anyio
-import httpx
 import pytest
+from asgi_driver import Result, make_scope
 
 from asgi_core.background import BackgroundTask
 from asgi_core.limits import LIMITS_KEY, RequestLimits
@@ -18,34 +18,16 @@ from asgi_core.requests import Request
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from asgi_responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from asgi_testkit import AsyncTestClient
 
 pytestmark = pytest.mark.anyio
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
-def http_scope(method: str = "GET", **extra: Any) -> Scope:
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-    }
-    scope.update(extra)
-    return scope
-
-
 class Server:
     """receive: the body chunks, then http.disconnect once ``disconnect`` is set (by
-    default: when the response is complete). send: records messages."""
+    default: when the response is complete). send: records messages into ``result``."""
 
     def __init__(self, body: list[bytes] | None = None) -> None:
         chunks = body or [b""]
@@ -53,7 +35,7 @@ class Server:
             {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
             for i, chunk in enumerate(chunks)
         ]
-        self.sent: list[Message] = []
+        self.result = Result()
         self.disconnect = anyio.Event()
         self.send_error: Exception | None = None
 
@@ -67,25 +49,14 @@ class Server:
     async def send(self, message: Message) -> None:
         if self.send_error is not None and message["type"] == "http.response.body":
             raise self.send_error
-        self.sent.append(message)
+        self.result.messages.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body", False):
             self.disconnect.set()
 
-    async def run(self, app: ASGIApp, scope: Scope | None = None) -> None:
+    async def run(self, app: ASGIApp, scope: Scope | None = None) -> Result:
         with anyio.fail_after(10):  # a hang fails the test instead of blocking the suite
-            await app(scope or http_scope(), self.receive, self.send)
-
-    @property
-    def status(self) -> int:
-        return int(self.sent[0]["status"])
-
-    @property
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return list(self.sent[0]["headers"])
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.sent[1:])
+            await app(scope or make_scope(), self.receive, self.send)
+        return self.result
 
 
 async def add_header(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -102,10 +73,7 @@ async def test_dispatch_can_change_the_apps_response() -> None:
         await response(scope, receive, send)
 
     wrapped = BaseHTTPMiddleware(app, dispatch=add_header)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=wrapped), base_url="http://testserver"
-    ) as client:
-        response = await client.get("/")
+    response = await AsyncTestClient(wrapped).get("/")
     assert response.status_code == 200
     assert response.text == "hello"
     assert response.headers["x-middleware"] == "yes"
@@ -123,9 +91,9 @@ async def test_subclass_overrides_dispatch() -> None:
             return response
 
     server = Server()
-    await server.run(Timing(PlainTextResponse("ok")))
-    assert (b"x-subclass", b"/") in server.headers
-    assert server.body == b"ok"
+    result = await server.run(Timing(PlainTextResponse("ok")))
+    assert (b"x-subclass", b"/") in result.raw_headers
+    assert result.body == b"ok"
 
 
 async def test_dispatch_must_be_provided() -> None:
@@ -141,8 +109,8 @@ async def test_dispatch_may_answer_without_the_app() -> None:
         return PlainTextResponse("short-circuit", status_code=401)
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, dispatch))
-    assert (server.status, server.body) == (401, b"short-circuit")
+    result = await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert (result.status, result.body) == (401, b"short-circuit")
 
 
 @pytest.mark.parametrize("kind", ["websocket", "lifespan"])
@@ -176,9 +144,9 @@ async def test_the_body_streams_without_buffering() -> None:
         await first_chunk_sent.wait()  # only reached if the middleware forwards chunk 1
         yield b"second"
 
-    await server.run(BaseHTTPMiddleware(StreamingResponse(chunks()), add_header))
-    assert [m.get("body") for m in server.sent[1:]] == [b"first", b"second", b""]
-    assert (b"x-middleware", b"yes") in server.headers
+    result = await server.run(BaseHTTPMiddleware(StreamingResponse(chunks()), add_header))
+    assert [m.get("body") for m in result.messages[1:]] == [b"first", b"second", b""]
+    assert (b"x-middleware", b"yes") in result.raw_headers
 
 
 async def test_background_tasks_of_the_apps_response_run() -> None:
@@ -198,8 +166,8 @@ async def test_background_tasks_of_the_apps_response_run() -> None:
         return response
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, dispatch))
-    assert server.body == b"ok"
+    result = await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert result.body == b"ok"
     assert sorted(done) == ["inner", "outer"]
 
 
@@ -233,9 +201,9 @@ async def test_the_body_read_in_dispatch_reaches_the_app() -> None:
         return response
 
     server = Server([b"hello ", b"wor", b"ld"])
-    await server.run(BaseHTTPMiddleware(app, dispatch), http_scope("POST"))
-    assert server.body == b'{"app":"hello world"}'
-    assert (b"x-length", b"11") in server.headers
+    result = await server.run(BaseHTTPMiddleware(app, dispatch), make_scope("POST"))
+    assert result.body == b'{"app":"hello world"}'
+    assert (b"x-length", b"11") in result.raw_headers
 
 
 async def test_a_body_partly_streamed_in_dispatch_is_replayed_then_continued() -> None:
@@ -249,8 +217,8 @@ async def test_a_body_partly_streamed_in_dispatch_is_replayed_then_continued() -
         return await call_next(request)
 
     server = Server([b"one", b"two", b"three"])
-    await server.run(BaseHTTPMiddleware(app, dispatch), http_scope("POST"))
-    assert server.body == b"one|two|three|"
+    result = await server.run(BaseHTTPMiddleware(app, dispatch), make_scope("POST"))
+    assert result.body == b"one|two|three|"
 
 
 async def test_a_body_too_large_to_replay_is_an_error_for_the_app() -> None:
@@ -263,7 +231,9 @@ async def test_a_body_too_large_to_replay_is_an_error_for_the_app() -> None:
         assert total == 12
         return await call_next(request)
 
-    scope = http_scope("POST", **{LIMITS_KEY: RequestLimits(max_buffered_size=5)})
+    scope = make_scope(
+        "POST", host="testserver", **{LIMITS_KEY: RequestLimits(max_buffered_size=5)}
+    )
     with pytest.raises(RuntimeError, match="too large to replay"):
         await Server([b"abcd", b"efgh", b"ijkl"]).run(BaseHTTPMiddleware(app, dispatch), scope)
 
@@ -279,8 +249,8 @@ async def test_an_app_error_before_the_response_is_raised_by_call_next() -> None
             return PlainTextResponse(f"caught {exc}", status_code=502)
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, dispatch))
-    assert (server.status, server.body) == (502, b"caught inner failure")
+    result = await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert (result.status, result.body) == (502, b"caught inner failure")
 
 
 async def test_an_app_error_while_streaming_propagates() -> None:
@@ -292,7 +262,7 @@ async def test_an_app_error_while_streaming_propagates() -> None:
     server = Server()
     with pytest.raises(ValueError, match="mid-stream failure"):
         await server.run(BaseHTTPMiddleware(app, add_header))
-    assert server.body == b"partial"
+    assert server.result.body == b"partial"
 
 
 async def test_an_error_in_a_background_task_propagates() -> None:
@@ -303,7 +273,7 @@ async def test_an_error_in_a_background_task_propagates() -> None:
     server = Server()
     with pytest.raises(ValueError, match="background failure"):
         await server.run(BaseHTTPMiddleware(app, add_header))
-    assert server.body == b"ok"
+    assert server.result.body == b"ok"
 
 
 async def test_an_error_in_dispatch_propagates() -> None:
@@ -349,10 +319,10 @@ async def test_other_messages_and_empty_chunks_are_skipped() -> None:
         await send({"type": "http.response.body", "body": b"end"})
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, add_header))
-    assert server.status == 201
-    assert server.headers == [(b"x-a", b"1"), (b"x-middleware", b"yes")]
-    assert [m.get("body") for m in server.sent[1:]] == [b"data", b"end", b""]
+    result = await server.run(BaseHTTPMiddleware(app, add_header))
+    assert result.status == 201
+    assert result.raw_headers == [(b"x-a", b"1"), (b"x-middleware", b"yes")]
+    assert [m.get("body") for m in result.messages[1:]] == [b"data", b"end", b""]
 
 
 async def test_an_app_that_stops_without_finishing_its_body() -> None:
@@ -361,9 +331,13 @@ async def test_an_app_that_stops_without_finishing_its_body() -> None:
         await send({"type": "http.response.body", "body": b"cut", "more_body": True})
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, add_header))
-    assert server.body == b"cut"
-    assert server.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    result = await server.run(BaseHTTPMiddleware(app, add_header))
+    assert result.body == b"cut"
+    assert result.messages[-1] == {
+        "type": "http.response.body",
+        "body": b"",
+        "more_body": False,
+    }
 
 
 def endless(closed: list[str]) -> StreamingResponse:
@@ -385,22 +359,22 @@ async def test_a_client_disconnect_mid_stream_stops_the_app() -> None:
 
     async def send(message: Message) -> None:
         await original_send(message)
-        if len(server.sent) == 4:
+        if len(server.result.messages) == 4:
             server.disconnect.set()  # the client goes away after three chunks
 
     server.send = send  # type: ignore[method-assign]
-    await server.run(BaseHTTPMiddleware(endless(closed), add_header))
+    result = await server.run(BaseHTTPMiddleware(endless(closed), add_header))
     assert closed == ["closed"]
-    assert server.body.startswith(b"tick" * 3)
+    assert result.body.startswith(b"tick" * 3)
 
 
 async def test_a_failing_send_mid_stream_stops_the_app() -> None:
     closed: list[str] = []
     server = Server()
     server.send_error = ConnectionResetError("client gone")
-    await server.run(BaseHTTPMiddleware(endless(closed), add_header))
+    result = await server.run(BaseHTTPMiddleware(endless(closed), add_header))
     assert closed == ["closed"]
-    assert [m["type"] for m in server.sent] == ["http.response.start"]
+    assert [m["type"] for m in result.messages] == ["http.response.start"]
 
 
 async def test_a_discarded_app_response_is_cancelled() -> None:
@@ -411,8 +385,8 @@ async def test_a_discarded_app_response_is_cancelled() -> None:
         return PlainTextResponse("replaced")
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(endless(closed), dispatch))
-    assert server.body == b"replaced"
+    result = await server.run(BaseHTTPMiddleware(endless(closed), dispatch))
+    assert result.body == b"replaced"
     assert closed == ["closed"]
 
 
@@ -444,7 +418,7 @@ async def test_a_wrapped_stream_sees_the_disconnect_the_app_read() -> None:
             server.disconnect.set()
 
     server.send = send  # type: ignore[method-assign]
-    await server.run(BaseHTTPMiddleware(app, dispatch), http_scope("POST"))
+    await server.run(BaseHTTPMiddleware(app, dispatch), make_scope("POST"))
     assert log[:3] == ["http.request", "http.disconnect", "http.disconnect"]
     assert log[-1] == "bg"
 
@@ -474,7 +448,7 @@ async def test_concurrent_watchers_share_one_disconnect() -> None:
         return {"type": "http.disconnect"}
 
     with anyio.fail_after(10):
-        await BaseHTTPMiddleware(app, dispatch)(http_scope("POST"), receive, server.send)
+        await BaseHTTPMiddleware(app, dispatch)(make_scope("POST"), receive, server.send)
     assert seen == ["server receive", "app: http.disconnect"]
 
 
@@ -490,9 +464,12 @@ async def test_is_disconnected_in_dispatch() -> None:
 
     server = Server([b"data"])
     server.disconnect.set()
-    await server.run(BaseHTTPMiddleware(PlainTextResponse("unused"), dispatch), http_scope("POST"))
+    result = await server.run(
+        BaseHTTPMiddleware(PlainTextResponse("unused"), dispatch),
+        make_scope("POST"),
+    )
     assert states == [False, True, True]
-    assert server.body == b"data"
+    assert result.body == b"data"
 
 
 # --- #19: Starlette 1.10 behaviours ---------------------------------------------------
@@ -514,8 +491,8 @@ async def test_reading_the_body_after_the_app_consumed_it_raises() -> None:
         return response
 
     server = Server([b"pay", b"load"])
-    await server.run(BaseHTTPMiddleware(app, dispatch))
-    assert server.body == b"payload"
+    result = await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert result.body == b"payload"
     assert seen == ["raised"]
 
 
@@ -526,8 +503,8 @@ async def test_the_body_is_readable_after_call_next_when_the_app_did_not_read_it
         return response
 
     server = Server([b"pay", b"load"])
-    await server.run(BaseHTTPMiddleware(PlainTextResponse("ok"), dispatch))
-    assert (b"x-body", b"payload") in server.headers
+    result = await server.run(BaseHTTPMiddleware(PlainTextResponse("ok"), dispatch))
+    assert (b"x-body", b"payload") in result.raw_headers
 
 
 async def test_background_tasks_run_after_the_final_body_was_sent() -> None:
@@ -562,10 +539,13 @@ async def test_pathsend_passes_through_unchanged() -> None:
         await send({"type": "http.response.pathsend", "path": "/srv/file.bin"})
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, add_header))
-    assert [m["type"] for m in server.sent] == ["http.response.start", "http.response.pathsend"]
-    assert server.sent[1] == {"type": "http.response.pathsend", "path": "/srv/file.bin"}
-    assert (b"x-middleware", b"yes") in server.headers
+    result = await server.run(BaseHTTPMiddleware(app, add_header))
+    assert [m["type"] for m in result.messages] == [
+        "http.response.start",
+        "http.response.pathsend",
+    ]
+    assert result.messages[1] == {"type": "http.response.pathsend", "path": "/srv/file.bin"}
+    assert (b"x-middleware", b"yes") in result.raw_headers
 
 
 async def test_the_body_iterator_is_an_async_generator() -> None:
@@ -580,8 +560,8 @@ async def test_the_body_iterator_is_an_async_generator() -> None:
         return PlainTextResponse(f"first: {first!r}")
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(endless(closed), dispatch))
-    assert server.body == b"first: b'tick'"
+    result = await server.run(BaseHTTPMiddleware(endless(closed), dispatch))
+    assert result.body == b"first: b'tick'"
     assert closed == ["closed"]
 
 
@@ -599,8 +579,8 @@ async def test_dispatch_may_stream_text_and_messages_of_its_own() -> None:
         return response
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(PlainTextResponse("shout"), dispatch))
-    assert server.body == b"SHOUT!"
+    result = await server.run(BaseHTTPMiddleware(PlainTextResponse("shout"), dispatch))
+    assert result.body == b"SHOUT!"
 
 
 async def test_early_hints_and_debug_info_pass_through() -> None:
@@ -611,15 +591,15 @@ async def test_early_hints_and_debug_info_pass_through() -> None:
         await send({"type": "http.response.body", "body": b"x"})
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, add_header))
-    assert [m["type"] for m in server.sent] == [
+    result = await server.run(BaseHTTPMiddleware(app, add_header))
+    assert [m["type"] for m in result.messages] == [
         "http.response.early_hint",
         "http.response.debug",
         "http.response.start",
         "http.response.body",
         "http.response.body",
     ]
-    assert server.sent[1]["info"] == {"template": "t.html"}
+    assert result.messages[1]["info"] == {"template": "t.html"}
 
 
 async def test_a_client_disconnect_while_sending_reaches_the_app() -> None:
@@ -649,8 +629,8 @@ async def test_an_app_ignoring_the_disconnect_error_is_not_a_server_error() -> N
 
     server = Server()
     server.send_error = ConnectionResetError("client gone")
-    await server.run(BaseHTTPMiddleware(app, add_header))
-    assert [m["type"] for m in server.sent] == ["http.response.start"]
+    result = await server.run(BaseHTTPMiddleware(app, add_header))
+    assert [m["type"] for m in result.messages] == ["http.response.start"]
 
 
 async def test_context_set_by_the_app_stays_in_the_app() -> None:
@@ -666,6 +646,6 @@ async def test_context_set_by_the_app_stays_in_the_app() -> None:
         return response
 
     server = Server()
-    await server.run(BaseHTTPMiddleware(app, dispatch))
-    assert server.body == b"dispatch"
-    assert (b"x-after", b"dispatch") in server.headers
+    result = await server.run(BaseHTTPMiddleware(app, dispatch))
+    assert result.body == b"dispatch"
+    assert (b"x-after", b"dispatch") in result.raw_headers

@@ -10,6 +10,16 @@ from typing import Any
 
 import anyio
 import pytest
+from asgi_driver import (
+    Boom,
+    Result,
+    body_receive,
+    call,
+    make_scope,
+    queue_receive,
+    run,
+    websocket_scope,
+)
 
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, RequestLimits, get_limits
@@ -32,90 +42,85 @@ async def read_all(receive: Receive) -> bytes:
             return body
 
 
-async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+async def count_body(scope: Scope, receive: Receive, send: Send) -> None:
+    """Read the whole body, then answer 200 "got <its length>"."""
     body = await read_all(receive)
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"got %d" % len(body)})
 
 
-async def run(
-    app: ASGIApp,
-    chunks: Sequence[bytes],
-    content_length: bytes | None = None,
-    scope_extra: dict[str, Any] | None = None,
-) -> tuple[list[Message], int]:
-    """Messages sent and how many chunks the server had to deliver."""
+class CountingBody:
+    """A receive delivering the body ``chunks`` and counting how many the app pulled.
+    Past the last chunk it waits, as a server would for the client: that must not happen."""
+
+    def __init__(self, chunks: Sequence[bytes]) -> None:
+        self.pending = list(chunks)
+        self.delivered = 0
+
+    async def __call__(self) -> Message:
+        if not self.pending:
+            await anyio.sleep_forever()
+        self.delivered += 1
+        chunk = self.pending.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(self.pending)}
+
+
+async def post_chunks(
+    app: ASGIApp, chunks: Sequence[bytes], content_length: bytes | None = None, **extra: Any
+) -> tuple[Result, int]:
+    """POST ``chunks`` (declaring ``content_length``, if given): what the app sent and
+    how many chunks the server had to deliver."""
     headers = [] if content_length is None else [(b"content-length", content_length)]
-    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/", "headers": headers}
-    scope.update(scope_extra or {})
-    pending = list(chunks)
-    delivered = 0
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if not pending:
-            await anyio.sleep_forever()  # a server would wait for the client: must not happen
-        delivered += 1
-        chunk = pending.pop(0)
-        return {"type": "http.request", "body": chunk, "more_body": bool(pending)}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
+    body = CountingBody(chunks)
     with anyio.fail_after(5):
-        await app(scope, receive, send)
-    return sent, delivered
-
-
-def status(sent: list[Message]) -> int:
-    return int(sent[0]["status"])
+        result = await run(app, "POST", "/", headers, receive=body, **extra)
+    return result, body.delivered
 
 
 async def test_small_bodies_pass() -> None:
-    app = RequestBodyLimitMiddleware(echo, max_body_size=10)
-    sent, _ = await run(app, [b"12345", b"67890"], b"10")
-    assert status(sent) == 200
-    assert sent[1]["body"] == b"got 10"
+    app = RequestBodyLimitMiddleware(count_body, max_body_size=10)
+    result, _ = await post_chunks(app, [b"12345", b"67890"], b"10")
+    assert result.status == 200
+    assert result.messages[1]["body"] == b"got 10"
 
 
 async def test_declared_length_over_the_limit_is_refused_before_reading() -> None:
-    app = RequestBodyLimitMiddleware(echo, max_body_size=10)
-    sent, delivered = await run(app, [b"x" * 11], b"11")
+    app = RequestBodyLimitMiddleware(count_body, max_body_size=10)
+    result, delivered = await post_chunks(app, [b"x" * 11], b"11")
     assert delivered == 0
-    assert status(sent) == 413
-    assert sent[1]["body"] == b"Content Too Large"
-    assert (b"connection", b"close") in sent[0]["headers"]
-    assert len(sent) == 2
-    sent, delivered = await run(app, [b"x"], b"9" * 5000)
-    assert (status(sent), delivered) == (413, 0)
+    assert result.status == 413
+    assert result.messages[1]["body"] == b"Content Too Large"
+    assert (b"connection", b"close") in result.raw_headers
+    assert len(result.messages) == 2
+    result, delivered = await post_chunks(app, [b"x"], b"9" * 5000)
+    assert (result.status, delivered) == (413, 0)
 
 
 async def test_chunked_and_understated_bodies_stop_at_the_limit() -> None:
-    app = RequestBodyLimitMiddleware(echo, max_body_size=10)
+    app = RequestBodyLimitMiddleware(count_body, max_body_size=10)
     chunks = [b"x" * 6, b"x" * 6, b"x" * 6, b"x" * 6]
-    sent, delivered = await run(app, chunks)  # no Content-Length
-    assert (status(sent), delivered) == (413, 2)
-    sent, delivered = await run(app, chunks, b"4")  # a lying Content-Length
-    assert (status(sent), delivered) == (413, 2)
-    sent, delivered = await run(app, chunks, b"junk")
-    assert (status(sent), delivered) == (413, 2)
-    sent, delivered = await run(app, [b"abc"], b"0003")
-    assert status(sent) == 200
+    result, delivered = await post_chunks(app, chunks)  # no Content-Length
+    assert (result.status, delivered) == (413, 2)
+    result, delivered = await post_chunks(app, chunks, b"4")  # a lying Content-Length
+    assert (result.status, delivered) == (413, 2)
+    result, delivered = await post_chunks(app, chunks, b"junk")
+    assert (result.status, delivered) == (413, 2)
+    result, delivered = await post_chunks(app, [b"abc"], b"0003")
+    assert result.status == 200
 
 
 async def test_route_override_in_scope_is_honoured() -> None:
     async def route(scope: Scope, receive: Receive, send: Send) -> None:
         # what Route(max_body_size=...) does: replace the limits in place
         scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=100)
-        await echo(scope, receive, send)
+        await count_body(scope, receive, send)
 
     app = RequestBodyLimitMiddleware(route, max_body_size=10)
-    sent, _ = await run(app, [b"x" * 50], b"50")
-    assert sent[1]["body"] == b"got 50"
-    sent, _ = await run(app, [b"x" * 60, b"x" * 60], b"120")
-    assert status(sent) == 413
-    assert sent[1]["body"] == b"Content Too Large"
+    result, _ = await post_chunks(app, [b"x" * 50], b"50")
+    assert result.messages[1]["body"] == b"got 50"
+    result, _ = await post_chunks(app, [b"x" * 60, b"x" * 60], b"120")
+    assert result.status == 413
+    assert result.messages[1]["body"] == b"Content Too Large"
 
 
 async def test_limits_are_set_in_scope_keeping_other_values() -> None:
@@ -123,12 +128,12 @@ async def test_limits_are_set_in_scope_keeping_other_values() -> None:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         seen.append(scope[LIMITS_KEY])
-        await echo(scope, receive, send)
+        await count_body(scope, receive, send)
 
     middleware = RequestBodyLimitMiddleware(app, max_body_size=None)
     limits = RequestLimits(max_fields=5, max_body_size=1)
-    sent, _ = await run(middleware, [b"x" * 5000], b"5000", {LIMITS_KEY: limits})
-    assert status(sent) == 200
+    result, _ = await post_chunks(middleware, [b"x" * 5000], b"5000", **{LIMITS_KEY: limits})
+    assert result.status == 200
     assert seen == [RequestLimits(max_fields=5, max_body_size=None)]
 
 
@@ -143,9 +148,9 @@ async def test_app_that_swallows_the_error_cannot_send_more() -> None:
         await send({"type": "http.response.body", "body": b"oops"})
 
     app = RequestBodyLimitMiddleware(stubborn, max_body_size=3)
-    sent, _ = await run(app, [b"abcd"])
-    assert status(sent) == 413
-    assert len(sent) == 2
+    result, _ = await post_chunks(app, [b"abcd"])
+    assert result.status == 413
+    assert len(result.messages) == 2
 
 
 async def test_app_turning_the_error_into_another_is_still_a_413() -> None:
@@ -156,8 +161,8 @@ async def test_app_turning_the_error_into_another_is_still_a_413() -> None:
             raise RuntimeError("framework wrapped it") from exc
 
     app = RequestBodyLimitMiddleware(converting, max_body_size=3)
-    sent, _ = await run(app, [b"abcd"])
-    assert status(sent) == 413
+    result, _ = await post_chunks(app, [b"abcd"])
+    assert result.status == 413
 
 
 async def test_limit_hit_after_the_response_started_raises_out_of_the_app() -> None:
@@ -169,7 +174,7 @@ async def test_limit_hit_after_the_response_started_raises_out_of_the_app() -> N
 
     app = RequestBodyLimitMiddleware(streaming, max_body_size=3)
     with pytest.raises(HTTPException) as info:
-        await run(app, [b"abcd"])
+        await post_chunks(app, [b"abcd"])
     assert (info.value.status_code, info.value.detail) == (413, "Content Too Large")
 
 
@@ -180,9 +185,9 @@ async def test_an_app_that_handles_a_late_413_may_finish_its_response() -> None:
             await read_all(receive)
         await send({"type": "http.response.body", "body": b"stopped reading"})
 
-    sent, _ = await run(RequestBodyLimitMiddleware(careful, 3), [b"abcd"])
-    assert status(sent) == 200
-    assert sent[1]["body"] == b"stopped reading"
+    result, _ = await post_chunks(RequestBodyLimitMiddleware(careful, 3), [b"abcd"])
+    assert result.status == 200
+    assert result.messages[1]["body"] == b"stopped reading"
 
 
 async def test_app_errors_unrelated_to_the_limit_propagate() -> None:
@@ -191,7 +196,7 @@ async def test_app_errors_unrelated_to_the_limit_propagate() -> None:
 
     app = RequestBodyLimitMiddleware(broken, max_body_size=3)
     with pytest.raises(HTTPException, match="the app's own"):
-        await run(app, [b"a"])
+        await post_chunks(app, [b"a"])
 
 
 async def test_disconnect_and_other_scopes_pass() -> None:
@@ -199,24 +204,17 @@ async def test_disconnect_and_other_scopes_pass() -> None:
         message = await receive()
         await send({"type": "seen", "message": message, "scope": scope["type"]})
 
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
+    disconnect: Message = {"type": "http.disconnect"}
     middleware = RequestBodyLimitMiddleware(app, max_body_size=0)
-    await middleware({"type": "http", "headers": []}, receive, send)
-    await middleware({"type": "websocket", "headers": []}, receive, send)
+    sent = await call(middleware, make_scope("POST"), queue_receive([disconnect]))
+    sent += await call(middleware, websocket_scope(), queue_receive([disconnect]))
     assert [m["message"]["type"] for m in sent] == ["http.disconnect"] * 2
     assert [m["scope"] for m in sent] == ["http", "websocket"]
 
 
 def test_negative_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="max_body_size"):
-        RequestBodyLimitMiddleware(echo, max_body_size=-1)
+        RequestBodyLimitMiddleware(count_body, max_body_size=-1)
 
 
 @pytest.mark.anyio
@@ -261,34 +259,26 @@ async def test_the_limit_is_published_under_starlettes_key_and_restored() -> Non
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         seen.append((scope.get(MAX_BODY_SIZE_SCOPE_KEY), get_limits(scope).max_body_size))
-        await echo(scope, receive, send)
+        await count_body(scope, receive, send)
 
     outer_limits = RequestLimits(max_fields=5)
-    scope_extra = {MAX_BODY_SIZE_SCOPE_KEY: 99, LIMITS_KEY: outer_limits}
-    scope: dict[str, Any] = {"type": "http", "method": "POST", "headers": [], **scope_extra}
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"ab"}
-
-    async def send(message: Message) -> None:
-        pass
-
-    await RequestBodyLimitMiddleware(app, 10)(scope, receive, send)
-    await RequestBodyLimitMiddleware(app, None)(scope, receive, send)
+    scope = make_scope("POST", **{MAX_BODY_SIZE_SCOPE_KEY: 99, LIMITS_KEY: outer_limits})
+    await call(RequestBodyLimitMiddleware(app, 10), scope, body_receive(b"ab"))
+    await call(RequestBodyLimitMiddleware(app, None), scope, body_receive(b"ab"))
     assert seen == [(10, 10), (None, None)]
     assert scope[MAX_BODY_SIZE_SCOPE_KEY] == 99  # restored
     assert scope[LIMITS_KEY] is outer_limits
 
-    bare: dict[str, Any] = {"type": "http", "method": "POST", "headers": []}
-    await RequestBodyLimitMiddleware(app, 10)(bare, receive, send)
+    bare = make_scope("POST")
+    await call(RequestBodyLimitMiddleware(app, 10), bare, body_receive(b"ab"))
     assert MAX_BODY_SIZE_SCOPE_KEY not in bare
     assert LIMITS_KEY not in bare
 
     async def failing(scope: Scope, receive: Receive, send: Send) -> None:
-        raise ValueError("boom")
+        raise Boom
 
-    with pytest.raises(ValueError, match="boom"):
-        await RequestBodyLimitMiddleware(failing, 10)(scope, receive, send)
+    with pytest.raises(Boom):
+        await call(RequestBodyLimitMiddleware(failing, 10), scope, body_receive(b"ab"))
     assert scope[MAX_BODY_SIZE_SCOPE_KEY] == 99
 
 
@@ -300,27 +290,27 @@ async def test_a_limit_set_deeper_under_the_key_is_honoured(inner: int) -> None:
         previous = scope[MAX_BODY_SIZE_SCOPE_KEY]
         scope[MAX_BODY_SIZE_SCOPE_KEY] = inner
         try:
-            await echo(scope, receive, send)
+            await count_body(scope, receive, send)
         finally:
             scope[MAX_BODY_SIZE_SCOPE_KEY] = previous
 
     app = RequestBodyLimitMiddleware(route, max_body_size=10)
-    sent, _ = await run(app, [b"x" * 50], b"50")
-    assert status(sent) == (413 if inner == 5 else 200)
-    sent, _ = await run(app, [b"x" * 8])
-    assert status(sent) == (413 if inner == 5 else 200)
+    result, _ = await post_chunks(app, [b"x" * 50], b"50")
+    assert result.status == (413 if inner == 5 else 200)
+    result, _ = await post_chunks(app, [b"x" * 8])
+    assert result.status == (413 if inner == 5 else 200)
 
 
 async def test_the_responder_is_an_asgi_app_for_one_request() -> None:
-    responder = RequestBodyLimitResponder(echo, 4)
+    responder = RequestBodyLimitResponder(count_body, 4)
     with pytest.raises(AssertionError, match="call the responder first"):
         responder.scope  # noqa: B018
     with pytest.raises(AssertionError, match="call the responder first"):
         responder.receive  # noqa: B018
     with pytest.raises(AssertionError, match="call the responder first"):
         responder.send  # noqa: B018
-    sent, _ = await run(responder, [b"ab", b"cd"], b"4")
-    assert sent[1]["body"] == b"got 4"
+    result, _ = await post_chunks(responder, [b"ab", b"cd"], b"4")
+    assert result.messages[1]["body"] == b"got 4"
     assert (responder.total_size, responder.content_length) == (4, 4)
     assert responder.response_started is True
     assert responder.scope["type"] == "http"

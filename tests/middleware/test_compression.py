@@ -5,15 +5,15 @@ from __future__ import annotations
 import gzip
 import sys
 import zlib
-from typing import Any
 
 import brotli
 import pytest
 import zstandard
+from asgi_driver import queue_receive, run
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_core.types import Message, Receive, Scope, Send
+from asgi_core.types import Receive, Scope, Send
 from asgi_middleware._negotiation import parse_accept_encoding, select_encoding
 from asgi_middleware.compression import CompressionMiddleware, available_encodings
 
@@ -95,31 +95,12 @@ async def stream_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"end", "more_body": False})
 
 
-async def run(app: Any, accept: str) -> tuple[dict[bytes, bytes], list[Message]]:
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/",
-        "headers": [(b"accept-encoding", accept.encode("latin-1"))],
-    }
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return dict(sent[0]["headers"]), sent[1:]
-
-
-def decode(coding: bytes | None, data: bytes) -> bytes:
-    if coding == b"gzip":
+def decode(coding: str | None, data: bytes) -> bytes:
+    if coding == "gzip":
         return gzip.decompress(data)
-    if coding == b"br":
+    if coding == "br":
         return bytes(brotli.decompress(data))
-    if coding == b"zstd":
+    if coding == "zstd":
         return zstandard.ZstdDecompressor().decompressobj().decompress(data)
     assert coding is None
     return data
@@ -129,29 +110,31 @@ def decode(coding: bytes | None, data: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("accept", "coding"),
     [
-        ("gzip, br, zstd", b"zstd"),
-        ("gzip, br", b"br"),
-        ("gzip", b"gzip"),
-        ("br;q=0.4, gzip;q=0.5", b"gzip"),
+        ("gzip, br, zstd", "zstd"),
+        ("gzip, br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0.4, gzip;q=0.5", "gzip"),
         ("identity", None),
         ("\xff\x00garbage;;;q===", None),
     ],
 )
-async def test_negotiated_one_shot(accept: str, coding: bytes | None) -> None:
-    headers, bodies = await run(CompressionMiddleware(big_app), accept)
-    assert headers.get(b"content-encoding") == coding
-    assert decode(coding, bodies[0]["body"]) == BIG
-    assert headers[b"content-length"] == str(len(bodies[0]["body"])).encode()
+async def test_negotiated_one_shot(accept: str, coding: str | None) -> None:
+    result = await run(CompressionMiddleware(big_app), headers={"accept-encoding": accept})
+    body = result.messages[1]["body"]
+    assert result.headers.get("content-encoding") == coding
+    assert decode(coding, body) == BIG
+    assert result.headers["content-length"] == str(len(body))
     # identity too: a client accepting a coding would have had another body
-    assert headers[b"vary"] == b"Accept-Encoding"
+    assert result.headers["vary"] == "Accept-Encoding"
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("coding", ["zstd", "br", "gzip"])
 async def test_streams_flush_every_chunk(coding: str) -> None:
-    headers, bodies = await run(CompressionMiddleware(stream_app), coding)
-    assert headers[b"content-encoding"] == coding.encode()
-    assert b"content-length" not in headers
+    result = await run(CompressionMiddleware(stream_app), headers={"accept-encoding": coding})
+    bodies = result.messages[1:]
+    assert result.headers["content-encoding"] == coding
+    assert "content-length" not in result.headers
     first = bodies[0]["body"]
     # the first flushed chunk is decodable on its own
     if coding == "gzip":
@@ -161,16 +144,17 @@ async def test_streams_flush_every_chunk(coding: str) -> None:
     else:
         assert zstandard.ZstdDecompressor().decompressobj().decompress(first) == BIG
     assert bodies[1]["body"] == b""
-    assert decode(coding.encode(), b"".join(m["body"] for m in bodies)) == BIG + b"end"
+    assert decode(coding, b"".join(m["body"] for m in bodies)) == BIG + b"end"
 
 
 @pytest.mark.anyio
 async def test_interleaved_streams_do_not_share_state() -> None:
     middleware = CompressionMiddleware(stream_app, encodings=["zstd"])
-    first = await run(middleware, "zstd")
-    second = await run(middleware, "zstd")
-    for _, bodies in (first, second):
-        assert decode(b"zstd", b"".join(m["body"] for m in bodies)) == BIG + b"end"
+    first = await run(middleware, headers={"accept-encoding": "zstd"})
+    second = await run(middleware, headers={"accept-encoding": "zstd"})
+    for result in (first, second):
+        bodies = result.messages[1:]
+        assert decode("zstd", b"".join(m["body"] for m in bodies)) == BIG + b"end"
 
 
 @pytest.mark.anyio
@@ -185,13 +169,13 @@ async def test_settings_and_exclusions() -> None:
         exclude_content_types=["text/plain"],
     )
     assert middleware.minimum_size == 10_000
-    headers, _ = await run(middleware, "gzip")
-    assert b"content-encoding" not in headers
-    assert b"vary" not in headers
+    headers = (await run(middleware, headers={"accept-encoding": "gzip"})).headers
+    assert "content-encoding" not in headers
+    assert "vary" not in headers
     excluded = CompressionMiddleware(big_app, exclude_content_types=["TEXT/*"])
-    headers, _ = await run(excluded, "gzip")
-    assert b"content-encoding" not in headers
-    assert b"vary" not in headers
+    headers = (await run(excluded, headers={"accept-encoding": "gzip"})).headers
+    assert "content-encoding" not in headers
+    assert "vary" not in headers
 
 
 async def typed_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -221,20 +205,11 @@ async def typed_app(scope: Scope, receive: Receive, send: Send) -> None:
 async def test_every_coding_has_the_default_exclusions(
     coding: str, content_type: bytes, compressed: bool
 ) -> None:
-    sent: list[Message] = []
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    async def receive() -> Message:  # pragma: no cover - never called
-        raise AssertionError
-
     headers = [(b"accept-encoding", coding.encode()), (b"x-type", content_type)]
-    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
-    await CompressionMiddleware(typed_app)(scope, receive, send)
-    sent_headers = dict(sent[0]["headers"])
-    assert sent_headers.get(b"content-encoding") == (coding.encode() if compressed else None)
-    assert sent_headers.get(b"vary") == (b"Accept-Encoding" if compressed else None)
+    never = queue_receive([])  # the app reads no body
+    result = await run(CompressionMiddleware(typed_app), "GET", "/", headers, receive=never)
+    assert result.headers.get("content-encoding") == (coding if compressed else None)
+    assert result.headers.get("vary") == ("Accept-Encoding" if compressed else None)
 
 
 @pytest.mark.anyio
@@ -242,10 +217,11 @@ async def test_every_coding_has_the_default_exclusions(
 async def test_every_coding_compresses_large_chunks_in_a_thread(coding: str) -> None:
     middleware = CompressionMiddleware(stream_app, thread_minimum_size=100)
     assert middleware.thread_minimum_size == 100
-    _, bodies = await run(middleware, coding)
-    assert decode(coding.encode(), b"".join(m["body"] for m in bodies)) == BIG + b"end"
-    _, bodies = await run(CompressionMiddleware(big_app, thread_minimum_size=100), coding)
-    assert decode(coding.encode(), bodies[0]["body"]) == BIG
+    bodies = (await run(middleware, headers={"accept-encoding": coding})).messages[1:]
+    assert decode(coding, b"".join(m["body"] for m in bodies)) == BIG + b"end"
+    big = CompressionMiddleware(big_app, thread_minimum_size=100)
+    result = await run(big, headers={"accept-encoding": coding})
+    assert decode(coding, result.messages[1]["body"]) == BIG
 
 
 def test_unknown_coding_is_refused() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from asgi_driver import call, make_scope, queue_receive
 
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware import Middleware, __version__
@@ -40,15 +41,9 @@ async def test_builds_a_stack_outermost_first() -> None:
     app: ASGIApp = inner
     for cls, args, kwargs in reversed(stack):
         app = cls(app, *args, **kwargs)
-    scope: Scope = {"type": "http", "seen": []}
-
-    async def receive() -> dict[str, object]:
-        raise AssertionError("not called")
-
-    async def send(message: object) -> None:
-        raise AssertionError("not called")
-
-    await app(scope, receive, send)
+    scope = make_scope(seen=[])
+    sent = await call(app, scope, queue_receive([]))  # receiving at all fails the test
+    assert sent == []
     assert scope["seen"] == ["outer", "INNER", "app"]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 import websockets.sync.client
+from asgi_driver import call, queue_receive, recorder, websocket_scope
 from websockets.exceptions import InvalidStatus
 
 from asgi_core.types import Message, Receive, Scope, Send
@@ -67,17 +68,10 @@ def ws_scope(
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> dict[str, Any]:
     headers: list[tuple[bytes, bytes]] = [(b"upgrade", b"websocket")]
-    if host is not None:
-        headers.append((b"host", host.encode("latin-1")))
     if origin is not None:
         headers.append((b"origin", origin.encode("latin-1")))
     headers.extend(extra_headers or [])
-    scope: dict[str, Any] = {
-        "type": "websocket",
-        "scheme": scheme,
-        "path": "/ws",
-        "headers": headers,
-    }
+    scope = websocket_scope("/ws", headers, host=host, scheme=scheme)
     if extensions is not None:
         scope["extensions"] = extensions
     return scope
@@ -87,14 +81,11 @@ async def handshake(app: Any, scope: dict[str, Any]) -> tuple[bool, list[Message
     """Run a handshake by hand: (whether the inner app ran, the messages sent)."""
     inner = Recorder()
     app.app = inner
-    sent: list[Message] = []
+    result, send = recorder()
     incoming = [{"type": "websocket.connect"}]
 
     async def receive() -> Message:
         return incoming.pop(0)
-
-    async def send(message: Message) -> None:
-        sent.append(message)
 
     await app(scope, receive, send)
     if inner.calls:
@@ -104,7 +95,7 @@ async def handshake(app: Any, scope: dict[str, Any]) -> tuple[bool, list[Message
         assert called_receive is receive
         assert called_send is send
         assert incoming, "the middleware must not consume websocket.connect when allowing"
-    return bool(inner.calls), sent
+    return bool(inner.calls), result.messages
 
 
 def middleware(**kwargs: Any) -> WebSocketOriginMiddleware:
@@ -289,16 +280,8 @@ async def test_refusal_consumes_connect_first() -> None:
 
 
 async def test_client_gone_before_connect_sends_nothing() -> None:
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "websocket.disconnect", "code": 1006}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await middleware()(ws_scope(origin="https://evil.com"), receive, send)
-    assert sent == []
+    gone = queue_receive([{"type": "websocket.disconnect", "code": 1006}])
+    assert await call(middleware(), ws_scope(origin="https://evil.com"), gone) == []
 
 
 # -- configured origins -----------------------------------------------------------------

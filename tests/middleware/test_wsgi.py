@@ -9,75 +9,26 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
+from asgi_driver import (
+    body_receive,
+    call,
+    make_scope,
+    queue_receive,
+    recorder,
+    run,
+    websocket_scope,
+)
 
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, RequestLimits
 from asgi_core.requests import ClientDisconnect
-from asgi_core.types import Message, Scope
+from asgi_core.types import Message
 from asgi_middleware.wsgi import WSGIMiddleware, build_environ
 
 pytestmark = pytest.mark.anyio
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
-
-
-def http_scope(path: str = "/", **overrides: Any) -> Scope:
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 8000),
-        "client": ("10.0.0.7", 5123),
-    }
-    scope.update(overrides)
-    return scope
-
-
-class Server:
-    def __init__(self, body: Iterable[bytes] = (b"",), send_error: Exception | None = None):
-        chunks = list(body)
-        self.incoming: list[Message] = [
-            {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
-            for i, chunk in enumerate(chunks)
-        ]
-        self.pulled = 0
-        self.sent: list[Message] = []
-        self.send_error = send_error
-        self.on_send: Callable[[Message], None] | None = None
-
-    async def receive(self) -> Message:
-        self.pulled += 1
-        return self.incoming.pop(0) if self.incoming else {"type": "http.disconnect"}
-
-    async def send(self, message: Message) -> None:
-        if self.send_error is not None and message["type"] == "http.response.body":
-            raise self.send_error
-        self.sent.append(message)
-        if self.on_send is not None:
-            self.on_send(message)
-
-    async def run(self, app: Any, scope: Scope | None = None) -> None:
-        await WSGIMiddleware(app)(scope or http_scope(), self.receive, self.send)
-
-    @property
-    def status(self) -> int:
-        return int(self.sent[0]["status"])
-
-    @property
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        return list(self.sent[0]["headers"])
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.sent[1:])
 
 
 def hello(environ: Environ, start_response: StartResponse) -> list[bytes]:
@@ -94,22 +45,19 @@ def echo_environ(environ: Environ, start_response: StartResponse) -> list[bytes]
 
 
 async def test_a_simple_wsgi_app() -> None:
-    server = Server()
-    await server.run(hello)
-    assert server.status == 200
-    assert server.headers == [(b"content-type", b"text/plain"), (b"x-thing", b"1")]
-    assert server.body == b"Hello, world"
-    assert server.sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    result = await run(WSGIMiddleware(hello), body=b"")
+    assert result.status == 200
+    assert result.raw_headers == [(b"content-type", b"text/plain"), (b"x-thing", b"1")]
+    assert result.body == b"Hello, world"
+    assert result.messages[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 async def test_environ_follows_pep_3333() -> None:
-    scope = http_scope(
+    result = await run(
+        WSGIMiddleware(echo_environ),
+        "POST",
         "/app/café/x",
-        method="POST",
-        raw_path=b"/app/caf%C3%A9/x",
-        root_path="/app",
-        query_string=b"a=1&b=%20",
-        headers=[
+        [
             (b"host", b"testserver"),
             (b"content-type", b"text/plain"),
             (b"content-length", b"4"),
@@ -120,10 +68,14 @@ async def test_environ_follows_pep_3333() -> None:
             (b"x_user", b"smuggled"),
             (b"x-user", b"real"),
         ],
+        receive=body_receive(b"da", b"ta"),
+        raw_path=b"/app/caf%C3%A9/x",
+        root_path="/app",
+        query_string=b"a=1&b=%20",
+        server=("testserver", 8000),
+        client=("10.0.0.7", 5123),
     )
-    server = Server([b"da", b"ta"])
-    await server.run(echo_environ, scope)
-    environ = json.loads(server.body)
+    environ = json.loads(result.body)
     assert environ["REQUEST_METHOD"] == "POST"
     assert environ["SCRIPT_NAME"] == "/app"
     assert environ["PATH_INFO"] == "/café/x".encode().decode("latin-1")
@@ -149,50 +101,56 @@ async def test_environ_follows_pep_3333() -> None:
 
 
 def test_path_info_keeps_escapes_that_are_not_utf8() -> None:
-    scope = http_scope("/a\ufffd", raw_path=b"/a%FF")
+    scope = make_scope("GET", "/a\ufffd", raw_path=b"/a%FF")
     environ = build_environ(scope, None)
     assert environ["PATH_INFO"] == "/a\xff"
 
 
 def test_a_rewritten_path_wins_over_a_stale_raw_path() -> None:
-    environ = build_environ(http_scope("/new", raw_path=b"/old"), None)
+    environ = build_environ(make_scope("GET", "/new", raw_path=b"/old"), None)
     assert environ["PATH_INFO"] == "/new"
-    environ = build_environ(http_scope("/new", raw_path=None), None)
+    environ = build_environ(make_scope("GET", "/new", raw_path=None), None)
     assert environ["PATH_INFO"] == "/new"
 
 
 def test_root_path_is_only_stripped_at_a_segment_boundary() -> None:
-    environ = build_environ(http_scope("/application", root_path="/app"), None)
+    environ = build_environ(make_scope("GET", "/application", root_path="/app"), None)
     assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/application")
-    environ = build_environ(http_scope("/app", root_path="/app/"), None)
+    environ = build_environ(make_scope("GET", "/app", root_path="/app/"), None)
     assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "")
 
 
 def test_server_and_client_may_be_missing() -> None:
-    environ = build_environ(http_scope(server=None, client=None, scheme="https"), None)
+    environ = build_environ(make_scope(server=None, client=None, scheme="https"), None)
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("localhost", "443")
     assert "REMOTE_ADDR" not in environ
-    environ = build_environ(http_scope(server=("/run/app.sock", None)), None, errors="log")
+    environ = build_environ(make_scope(server=("/run/app.sock", None)), None, errors="log")
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("/run/app.sock", "80")
     assert environ["wsgi.errors"] == "log"
 
 
 async def test_the_request_body_is_pulled_only_as_the_app_reads_it() -> None:
     pulled_at_first_line: list[int] = []
-    server = Server([b"first line\nsec", b"ond line\n", b"third", b"-never-read"])
+    body = body_receive(b"first line\nsec", b"ond line\n", b"third", b"-never-read")
+    pulled = 0
+
+    async def receive() -> Message:
+        nonlocal pulled
+        pulled += 1
+        return await body()
 
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         stream = environ["wsgi.input"]
         first = stream.readline()
-        pulled_at_first_line.append(server.pulled)
+        pulled_at_first_line.append(pulled)
         second = stream.readline()
         start_response("200 OK", [])
         return [first, second]
 
-    await server.run(app)
-    assert server.body == b"first line\nsecond line\n"
+    result = await run(WSGIMiddleware(app), receive=receive)
+    assert result.body == b"first line\nsecond line\n"
     assert pulled_at_first_line == [1]
-    assert server.pulled == 2
+    assert pulled == 2
 
 
 async def test_wsgi_input_file_methods() -> None:
@@ -212,7 +170,7 @@ async def test_wsgi_input_file_methods() -> None:
         start_response("204 No Content", [])
         return []
 
-    await Server(body).run(app)
+    await run(WSGIMiddleware(app), receive=body_receive(*body))
     assert results == {
         "read2": b"ab",
         "readline_small": b"c",
@@ -233,7 +191,7 @@ async def test_readlines_and_read_without_size() -> None:
         start_response("200 OK", [])
         return []
 
-    await Server([b"a\nb", b"\nc"]).run(app)
+    await run(WSGIMiddleware(app), receive=body_receive(b"a\nb", b"\nc"))
     assert results == [[b"a\n", b"b\n", b"c"]]
 
 
@@ -242,9 +200,9 @@ async def test_the_body_limit_applies_to_wsgi_input() -> None:
         environ["wsgi.input"].read()
         raise AssertionError("unreachable")
 
-    scope = http_scope(**{LIMITS_KEY: RequestLimits(max_body_size=5)})
+    limits = {LIMITS_KEY: RequestLimits(max_body_size=5)}
     with pytest.raises(HTTPException) as raised:
-        await Server([b"abc", b"def"]).run(app, scope)
+        await run(WSGIMiddleware(app), receive=body_receive(b"abc", b"def"), **limits)
     assert raised.value.status_code == 413
 
 
@@ -253,10 +211,14 @@ async def test_a_client_disconnect_while_reading_the_body() -> None:
         environ["wsgi.input"].read()
         raise AssertionError("unreachable")
 
-    server = Server([b"abc", b"def"])
-    server.incoming[1] = {"type": "http.disconnect"}
+    gone = queue_receive(
+        [
+            {"type": "http.request", "body": b"abc", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
     with pytest.raises(ClientDisconnect):
-        await server.run(app)
+        await run(WSGIMiddleware(app), receive=gone)
 
 
 class Body:
@@ -291,17 +253,22 @@ async def test_the_response_streams_chunk_by_chunk() -> None:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return body
 
-    server = Server()
-    server.on_send = lambda m: first_sent.set() if m.get("body") == b"one" else None
-    await server.run(app)
-    assert [m["type"] for m in server.sent] == [
+    result, record = recorder()
+
+    async def send(message: Message) -> None:
+        await record(message)
+        if message.get("body") == b"one":
+            first_sent.set()
+
+    await WSGIMiddleware(app)(make_scope(), body_receive(), send)
+    assert [m["type"] for m in result.messages] == [
         "http.response.start",
         "http.response.body",
         "http.response.body",
         "http.response.body",
     ]
-    assert [m.get("more_body") for m in server.sent[1:]] == [True, True, False]
-    assert server.body == b"onetwo"
+    assert [m.get("more_body") for m in result.messages[1:]] == [True, True, False]
+    assert result.body == b"onetwo"
     assert body.closed
 
 
@@ -310,11 +277,10 @@ async def test_an_empty_body_still_sends_the_headers() -> None:
         start_response("304 Not Modified", [("ETag", '"x"')])
         return [b""]
 
-    server = Server()
-    await server.run(app)
-    assert server.status == 304
-    assert server.headers == [(b"etag", b'"x"')]
-    assert server.body == b""
+    result = await run(WSGIMiddleware(app), body=b"")
+    assert result.status == 304
+    assert result.raw_headers == [(b"etag", b'"x"')]
+    assert result.body == b""
 
 
 async def test_legacy_write_callable() -> None:
@@ -323,9 +289,8 @@ async def test_legacy_write_callable() -> None:
         write(b"written ")
         return [b"returned"]
 
-    server = Server()
-    await server.run(app)
-    assert server.body == b"written returned"
+    result = await run(WSGIMiddleware(app), body=b"")
+    assert result.body == b"written returned"
 
 
 async def test_exc_info_replaces_the_status_before_the_body() -> None:
@@ -337,11 +302,10 @@ async def test_exc_info_replaces_the_status_before_the_body() -> None:
             start_response("500 Internal Server Error", [("X-Error", "1")], sys.exc_info())
         return [b"error page"]
 
-    server = Server()
-    await server.run(app)
-    assert server.status == 500
-    assert server.headers == [(b"x-error", b"1")]
-    assert server.body == b"error page"
+    result = await run(WSGIMiddleware(app), body=b"")
+    assert result.status == 500
+    assert result.raw_headers == [(b"x-error", b"1")]
+    assert result.body == b"error page"
 
 
 async def test_exc_info_after_the_headers_were_sent_reraises() -> None:
@@ -360,11 +324,11 @@ async def test_exc_info_after_the_headers_were_sent_reraises() -> None:
         body.chunks = chunks(start_response)
         return body
 
-    server = Server()
+    result, send = recorder()
     with pytest.raises(ValueError, match="late failure"):
-        await server.run(app)
-    assert server.status == 200
-    assert server.body == b"partial"
+        await WSGIMiddleware(app)(make_scope(), body_receive(), send)
+    assert result.status == 200
+    assert result.body == b"partial"
     assert body.closed
 
 
@@ -375,7 +339,7 @@ async def test_start_response_twice_without_exc_info_is_an_error() -> None:
         return []
 
     with pytest.raises(RuntimeError, match="second time without exc_info"):
-        await Server().run(app)
+        await run(WSGIMiddleware(app), body=b"")
 
 
 async def test_an_invalid_status_is_an_error() -> None:
@@ -384,7 +348,7 @@ async def test_an_invalid_status_is_an_error() -> None:
         return []
 
     with pytest.raises(ValueError, match="Invalid WSGI status 'OK'"):
-        await Server().run(app)
+        await run(WSGIMiddleware(app), body=b"")
 
 
 async def test_a_body_without_start_response_is_an_error() -> None:
@@ -394,7 +358,7 @@ async def test_a_body_without_start_response_is_an_error() -> None:
         return body
 
     with pytest.raises(RuntimeError, match="before calling start_response"):
-        await Server().run(app)
+        await run(WSGIMiddleware(app), body=b"")
     assert body.closed
 
 
@@ -405,11 +369,11 @@ async def test_an_app_error_propagates_and_the_iterable_is_closed() -> None:
         start_response("200 OK", [])
         return body
 
-    server = Server()
+    result, send = recorder()
     with pytest.raises(RuntimeError, match="broken generator"):
-        await server.run(app)
+        await WSGIMiddleware(app)(make_scope(), body_receive(), send)
     assert body.closed
-    assert server.body == b"a"
+    assert result.body == b"a"
 
 
 async def test_a_client_gone_mid_response_stops_the_app() -> None:
@@ -426,29 +390,35 @@ async def test_a_client_gone_mid_response_stops_the_app() -> None:
         start_response("200 OK", [])
         return body
 
-    server = Server(send_error=ConnectionResetError("gone"))
+    _, record = recorder()
+
+    async def send(message: Message) -> None:  # the client is gone once the body starts
+        if message["type"] == "http.response.body":
+            raise ConnectionResetError("gone")
+        await record(message)
+
     with pytest.raises(ConnectionResetError):
-        await server.run(app)
+        await WSGIMiddleware(app)(make_scope(), body_receive(), send)
     assert body.closed
     assert len(produced) < 1000
 
 
 async def test_websockets_are_refused() -> None:
-    server = Server()
-    server.incoming = [{"type": "websocket.connect"}]
-    await WSGIMiddleware(hello)({"type": "websocket"}, server.receive, server.send)
-    assert server.sent == [{"type": "websocket.close", "code": 1000, "reason": ""}]
+    connect = queue_receive([{"type": "websocket.connect"}])
+    sent = await call(WSGIMiddleware(hello), websocket_scope(), connect)
+    assert sent == [{"type": "websocket.close", "code": 1000, "reason": ""}]
 
 
 async def test_lifespan_is_acknowledged() -> None:
-    server = Server()
-    server.incoming = [
-        {"type": "lifespan.startup"},
-        {"type": "lifespan.unknown"},
-        {"type": "lifespan.shutdown"},
-    ]
-    await WSGIMiddleware(hello)({"type": "lifespan"}, server.receive, server.send)
-    assert server.sent == [
+    receive = queue_receive(
+        [
+            {"type": "lifespan.startup"},
+            {"type": "lifespan.unknown"},
+            {"type": "lifespan.shutdown"},
+        ]
+    )
+    sent = await call(WSGIMiddleware(hello), {"type": "lifespan"}, receive)
+    assert sent == [
         {"type": "lifespan.startup.complete"},
         {"type": "lifespan.shutdown.complete"},
     ]
