@@ -15,6 +15,7 @@ from asgi_core.formparsers import (
     MultiPartParser,
     MultipartPart,
 )
+from asgi_core.limits import LIMITS_KEY, RequestLimits
 from asgi_core.requests import Request
 from asgi_core.types import Message
 
@@ -560,3 +561,60 @@ def test_form_message_is_deprecated() -> None:
     ]
     with pytest.warns(ASGIDeprecationWarning, match="FormMessage is deprecated"):
         assert FormMessage(1) is FormMessage.FIELD_START
+
+
+# --- the per-request upload budgets (memory, then disk) ----------------------------------
+
+
+def rolled(form: Any) -> list[bool]:
+    return [value.file._rolled for _, value in form.multi_items()]
+
+
+async def test_uploads_share_a_memory_budget_then_roll_to_disk() -> None:
+    parts = [file(f"f{i}", f"{i}.bin", b"x" * 400) for i in range(4)]
+    form = await parse(body(*parts), 100, spool_max_size=1000, max_upload_memory=1000)
+    # 400 + 400 fit; the third would pass 1000 together: it moves to disk, and so on.
+    assert rolled(form) == [False, False, True, True]
+    for _, upload in form.multi_items():
+        assert await upload.read() == b"x" * 400
+    await form.close()
+
+
+async def test_an_upload_rolls_over_mid_file_keeping_what_it_held() -> None:
+    form = await parse(
+        body(file("a", "a", b"a" * 300), file("b", "b", b"b" * 900)),
+        100,
+        spool_max_size=0,  # no per-file threshold: only the budget moves files
+        max_upload_memory=1000,
+    )
+    assert rolled(form) == [False, True]
+    assert await form["b"].read() == b"b" * 900
+    await form.close()
+
+
+async def test_uploads_past_the_disk_budget_are_413_and_closed() -> None:
+    data = body(file("a", "a", b"a" * 600), file("b", "b", b"b" * 600))
+    error = await parse_error(data, 100, max_upload_memory=500, max_upload_disk=1000)
+    assert error.status_code == 413
+    assert "too large together (limit: 1000 bytes)" in error.message
+    form = await parse(data, 100, max_upload_memory=500, max_upload_disk=None)
+    assert rolled(form) == [True, True]
+    await form.close()
+
+
+async def test_request_form_uses_the_upload_budgets_of_its_limits() -> None:
+    data = body(file("a", "a", b"a" * 600))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "headers": [(b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode())],
+        LIMITS_KEY: RequestLimits(max_upload_memory=100, max_upload_disk=200),
+    }
+    messages = [{"type": "http.request", "body": data}]
+
+    async def receive() -> Message:
+        return messages.pop(0)
+
+    with pytest.raises(MultiPartException) as info:
+        await Request(scope, receive).form()
+    assert info.value.status_code == 413

@@ -8,6 +8,7 @@ from asgi_driver import websocket_scope
 
 from asgi_core.datastructures import State
 from asgi_core.exceptions import WebSocketException
+from asgi_core.limits import LIMITS_KEY, RequestLimits
 from asgi_core.requests import HTTPConnection
 from asgi_core.types import Message, Receive, Scope, Send
 from asgi_core.websockets import (
@@ -513,3 +514,65 @@ async def test_websocket_is_generic_in_its_state() -> None:
     typed.state["n"] = 1
     assert typed.state.n == 1
     assert WebSocket[dict[str, Any]] is not WebSocket
+
+
+# The per-message size limit (RequestLimits.max_message_size)
+
+
+def limited(limit: int | None, *incoming: Message) -> tuple[WebSocket, Peer]:
+    peer = Peer(CONNECT, *incoming)
+    scope = make_scope()
+    scope[LIMITS_KEY] = RequestLimits(max_message_size=limit)
+    return WebSocket(scope, peer.receive, peer.send), peer
+
+
+TOO_BIG = {"type": "websocket.close", "code": 1009, "reason": "Message Too Big"}
+
+
+async def test_a_message_over_the_limit_closes_1009_and_reads_as_a_disconnect() -> None:
+    ws, peer = limited(4, binary(b"1234"), binary(b"12345"))
+    await ws.accept()
+    assert await ws.receive_bytes() == b"1234"
+    with pytest.raises(WebSocketDisconnect) as info:
+        await ws.receive_bytes()
+    assert (info.value.code, info.value.reason) == (1009, "Message Too Big")
+    assert peer.sent[-1] == TOO_BIG
+    assert ws.client_state is WebSocketState.DISCONNECTED
+    assert ws.application_state is WebSocketState.DISCONNECTED
+
+
+@pytest.mark.parametrize(
+    ("message", "too_big"),
+    [
+        (text("abcd"), False),
+        (text("abcde"), True),  # more characters than bytes allowed
+        (text("\u00e9\u00e9"), False),  # 4 UTF-8 bytes
+        (text("\u00e9\u00e9a"), True),  # 5 UTF-8 bytes
+        (text("a"), False),  # short enough without encoding
+        ({"type": "websocket.receive", "bytes": None, "text": "ab"}, False),
+        ({"type": "websocket.receive"}, False),  # neither: left to receive_text()
+    ],
+)
+async def test_text_is_measured_in_utf8_bytes(message: Message, too_big: bool) -> None:
+    ws, _ = limited(4, message)
+    await ws.accept()
+    received = await ws.receive()
+    assert (received["type"] == "websocket.disconnect") is too_big
+
+
+async def test_default_limit_is_one_mib_and_none_lifts_it() -> None:
+    ws, _ = connect(CONNECT, binary(b"x" * (1024 * 1024 + 1)))
+    await ws.accept()
+    assert (await ws.receive())["code"] == 1009
+    ws, _ = limited(None, binary(b"x" * (2 * 1024 * 1024)))
+    await ws.accept()
+    assert len((await ws.receive())["bytes"]) == 2 * 1024 * 1024
+
+
+async def test_too_big_after_the_app_closed_sends_nothing_more() -> None:
+    ws, peer = limited(1, binary(b"12"))
+    await ws.accept()
+    await ws.close()
+    peer.sent.clear()
+    assert (await ws.receive())["code"] == 1009
+    assert peer.sent == []

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
 from asgi_core.datastructures import MutableHeaders
 from asgi_core.types import Message, Receive, Scope, Send
-from asgi_middleware.cors import ALL_METHODS, PREFLIGHT_VARY, CORSMiddleware
+from asgi_middleware.cors import (
+    ALL_METHODS,
+    PREFLIGHT_VARY,
+    WILDCARD_CREDENTIALS_WARNING,
+    CORSMiddleware,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -412,3 +418,19 @@ async def test_the_preflight_hook_and_the_fast_path_agree(
     fast = await run(CORSMiddleware(endpoint, **settings), "OPTIONS", headers)
     hooked = await run(_HookedPreflight(endpoint, **settings), "OPTIONS", headers)
     assert hooked == fast
+
+
+def test_wildcard_origin_with_credentials_warns_at_construction(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover
+        pass
+
+    with caplog.at_level(logging.WARNING, logger="asgi_middleware.cors"):
+        CORSMiddleware(app, allow_origins=["*"], allow_credentials=False)
+        CORSMiddleware(app, allow_origins=["https://a.example"], allow_credentials=True)
+        assert caplog.records == []
+        CORSMiddleware(app, allow_origins=["*"], allow_credentials=True)
+    (record,) = caplog.records
+    assert (record.name, record.levelno) == ("asgi_middleware.cors", logging.WARNING)
+    assert record.getMessage() == WILDCARD_CREDENTIALS_WARNING

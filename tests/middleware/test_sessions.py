@@ -271,6 +271,11 @@ def test_session_reads_mark_it_accessed_and_writes_modified() -> None:
         lambda s: s.pop("missing", None),
         lambda s: s.setdefault("a", 2),
         lambda s: s.mark_accessed(),
+        lambda s: s == {"a": 1},
+        lambda s: s != {"a": 2},
+        lambda s: list(reversed(s)),
+        lambda s: s | {"b": 2},
+        lambda s: {"b": 2} | s,
     ]
     for read in reads:
         session = Session({"a": 1})
@@ -374,3 +379,25 @@ async def test_partitioned_cookie_attribute() -> None:
     assert set_cookie.endswith(b"; httponly; samesite=lax; secure; partitioned")
     plain = SessionMiddleware(reacting(lambda s: s.update(a=1)), "k")
     assert b"partitioned" not in (await raw_run(plain))[1][1]
+
+
+async def test_vary_cookie_on_every_response_that_read_or_wrote_the_session() -> None:
+    """The round-2 attack: a shared cache serving one user's session page to others."""
+    cases: list[Any] = [
+        lambda s: "user" in s,
+        lambda s: bool(s),
+        lambda s: s == {},
+        lambda s: dict(s),
+        lambda s: s | {},
+        lambda s: s.__setitem__("user", 1),
+        lambda s: s.pop("user", None),
+        lambda s: s.clear(),
+    ]
+    for action in cases:
+        headers = await raw_run(SessionMiddleware(reacting(action), "k"))
+        assert headers[0] == (b"vary", b"Cookie"), action
+    assert {"a": 1} | Session({"b": 2}) == {"a": 1, "b": 2}
+    assert (Session({"b": 2}) | {"a": 1}) == {"b": 2, "a": 1}
+    assert type(Session() | {}) is dict
+    with pytest.raises(TypeError):
+        hash(Session())

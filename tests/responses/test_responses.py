@@ -112,12 +112,25 @@ def test_headers_argument_refuses_cr_lf_nul(key: str, value: str) -> None:
 
 
 def test_headers_argument_keeps_tabs_and_latin_1_text() -> None:
-    response = Response(b"", headers={"x-a": "a\tb", "x-b": "caf\xe9\xa0", "x-c": "\x7f"})
+    response = Response(b"", headers={"x-a": "a\tb", "x-b": "caf\xe9\xa0", "x-c": "\x85"})
     assert response.raw_headers[:3] == [
         (b"x-a", b"a\tb"),
         (b"x-b", b"caf\xe9\xa0"),
-        (b"x-c", b"\x7f"),
+        (b"x-c", b"\x85"),
     ]
+
+
+@pytest.mark.parametrize("value", ["\x7f", "a\x01b", "\x1b[31m", "\x0b"])
+def test_headers_argument_refuses_every_control_character(value: str) -> None:
+    with pytest.raises(ValueError, match=r"'x-a'.*control character"):
+        Response(b"", headers={"x-a": value})
+
+
+def test_headers_argument_refuses_text_beyond_latin_1_naming_the_header() -> None:
+    with pytest.raises(ValueError, match=r"'x-name'.*beyond latin-1"):
+        Response(b"", headers={"x-name": "snow \u2603"})
+    with pytest.raises(ValueError, match="beyond latin-1"):
+        Response(b"", headers={"x-\u2603": "1"})
 
 
 def test_headers_write_through_to_raw_headers() -> None:
@@ -276,17 +289,14 @@ def test_cookie_expires_datetime() -> None:
         {"key": "a;b"},
         {"key": ""},
         {"key": "a\r\nb"},
-        {"key": "a", "value": "x\r\nSet-Cookie: y=1"},
-        {"key": "a", "value": "x;y"},
-        {"key": "a", "value": "x\x00"},
-        {"key": "a", "value": "x\x7f"},
         {"key": "a", "path": "/\nx"},
         {"key": "a", "path": "/;x"},
         {"key": "a", "domain": "e.com\r\n"},
         {"key": "a", "domain": "e.com; Secure"},
         {"key": "a", "expires": "soon\n"},
         {"key": "a", "samesite": "sometimes"},
-        {"key": "a", "value": "snow ☃"},
+        {"key": "a", "path": "/snow\u2603"},
+        {"key": "a", "domain": "\u2603.example"},
     ],
 )
 def test_set_cookie_rejects_injection(kwargs: dict[str, Any]) -> None:
@@ -294,6 +304,34 @@ def test_set_cookie_rejects_injection(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         response.set_cookie(**kwargs)
     assert "set-cookie" not in response.headers
+
+
+def test_set_cookie_attribute_error_names_the_cookie_and_attribute() -> None:
+    with pytest.raises(ValueError, match="cookie 'sid': the path"):
+        Response().set_cookie("sid", path="/a;b")
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        # what http.cookies (and so Starlette) writes for each
+        ("x\r\nSet-Cookie: y=1", '"x\\015\\012Set-Cookie: y=1"'),
+        ("x;y", '"x\\073y"'),
+        ("x\x00", '"x\\000"'),
+        ("x\x7f", '"x\\177"'),
+        ("caf\xe9", '"caf\\351"'),
+        ('say "hi"\\', '"say \\"hi\\"\\\\"'),
+        ("a,b", '"a\\054b"'),
+        ("token-only!#$%&'*+-.^_`|~:", "token-only!#$%&'*+-.^_`|~:"),
+        # beyond latin-1 (http.cookies cannot send it): the octal escapes of UTF-8
+        ("snow \u2603", '"snow \\342\\230\\203"'),
+        ("\ud800", '"\\355\\240\\200"'),
+    ],
+)
+def test_set_cookie_quotes_any_value(value: str, sent: str) -> None:
+    response = Response()
+    response.set_cookie("a", value)
+    assert response.headers["set-cookie"] == f"a={sent}; Path=/; SameSite=lax"
 
 
 def test_samesite_is_case_insensitive() -> None:

@@ -17,6 +17,17 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_driver import (
+    BOUNDARY,
+    MULTIPART,
+    body_receive,
+    byte_stream,
+    call,
+    echo_form,
+    form_part,
+    make_scope,
+    multipart,
+)
 
 from asgi_app import App
 from asgi_core._parsers import ParseError, parse_json
@@ -31,39 +42,10 @@ from asgi_middleware.sessions import SessionMiddleware
 from asgi_middleware.trustedhost import TrustedHostMiddleware
 from asgi_responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from asgi_routing import Host, Route, Router
+from asgi_testkit import AsyncTestClient
 
 MiB = 1024 * 1024
-BOUNDARY = "b0undary"
-MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
-
-
-def client(app: ASGIApp) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-
-
-def multipart(*parts: bytes) -> bytes:
-    body = b""
-    for item in parts:
-        body += b"--" + BOUNDARY.encode() + b"\r\n" + item
-    return body + b"--" + BOUNDARY.encode() + b"--\r\n"
-
-
-def field(name: str, value: bytes) -> bytes:
-    return f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value + b"\r\n"
-
-
-def upload(name: str, value: bytes, filename: str = "a.bin") -> bytes:
-    disposition = f'Content-Disposition: form-data; name="{name}"; filename="{filename}"'
-    return disposition.encode() + b"\r\n\r\n" + value + b"\r\n"
-
-
-async def stream_of(total: int, consumed: list[int], size: int = 64 * 1024):
-    sent = 0
-    while sent < total:
-        step = min(size, total - sent)
-        sent += step
-        consumed.append(step)
-        yield b"x" * step
+SERVER = ("127.0.0.1", 8000)
 
 
 async def echo_json(request: Request) -> Response:
@@ -79,17 +61,6 @@ async def echo_stream(request: Request) -> Response:
     async for chunk in request.stream():
         total += len(chunk)
     return PlainTextResponse(str(total))
-
-
-def describe(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    return {"filename": value.filename, "size": value.size}
-
-
-async def echo_form(request: Request) -> Response:
-    async with request.form() as form:
-        return JSONResponse([[key, describe(value)] for key, value in form.multi_items()])
 
 
 def with_limits(app: ASGIApp, **changes: Any) -> ASGIApp:
@@ -126,7 +97,7 @@ async def test_gap_100000_deep_json_is_400_not_500(measure) -> None:
     arrays = b"[" * 100_000 + b"]" * 100_000
     objects = b'{"a":' * 100_000
     json_type = {"content-type": "application/json"}
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         with measure(memory=False) as cost:
             response = await http.post("/", content=arrays, headers=json_type)
         with measure() as memory:
@@ -154,8 +125,8 @@ async def test_gap_missing_empty_or_long_multipart_boundary_is_400(boundary: str
     content_type = "multipart/form-data"
     if boundary is not None:
         content_type += f"; boundary={boundary}"
-    body = b"--\r\n" + field("a", b"1") + b"----\r\n"
-    async with client(app) as http:
+    body = b"--\r\n" + form_part("a", b"1") + b"----\r\n"
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=body, headers={"content-type": content_type})
     assert response.status_code == 400
     assert "boundary" in response.text
@@ -168,7 +139,7 @@ async def test_70_character_boundary_is_accepted() -> None:
         f'--{boundary}\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--{boundary}--\r\n'
     )
     app = app_of(Route("/", echo_form, methods=["POST"]))
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post(
             "/", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
         )
@@ -189,7 +160,7 @@ async def test_70_character_boundary_is_accepted() -> None:
 )
 async def test_gap_json_sent_as_a_simple_form_type_is_415(content_type: str) -> None:
     app = app_of(Route("/", echo_json, methods=["POST"]))
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=b'{"a": 1}', headers={"content-type": content_type})
     assert response.status_code == 415
 
@@ -208,7 +179,7 @@ async def test_gap_json_sent_as_a_simple_form_type_is_415(content_type: str) -> 
 async def test_json_without_type_or_with_a_json_type_is_parsed(content_type: str | None) -> None:
     app = app_of(Route("/", echo_json, methods=["POST"]))
     headers = {} if content_type is None else {"content-type": content_type}
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=b'{"a": 1}', headers=headers)
     assert response.status_code == 200
     assert response.json() == {"json": {"a": 1}}
@@ -221,7 +192,7 @@ async def test_gap_cookie_of_30000_backslashes_is_parsed_fast(measure) -> None:
 
     app = app_of(Route("/", cookies))
     cookie = 'a="' + "\\" * 30_000 + '"; b=1; ' + 'c="' + "\\\\\\" * 10_000 + "1"
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         with measure() as cost:
             response = await http.get("/", headers={"cookie": cookie})
     assert response.status_code == 200
@@ -254,9 +225,11 @@ async def test_buffered_bodies_over_the_default_limit_are_413_before_fully_read(
     consumed: list[int] = []
     app = app_of(Route("/", endpoint, methods=["POST"]))
     headers = {"content-type": "application/x-www-form-urlencoded"} if endpoint is echo_form else {}
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         with measure() as cost:
-            response = await http.post("/", content=stream_of(64 * MiB, consumed), headers=headers)
+            response = await http.post(
+                "/", content=byte_stream(64 * MiB, counter=consumed), headers=headers
+            )
     assert response.status_code == 413
     assert "too large" in response.text
     assert sum(consumed) < 4 * MiB
@@ -271,18 +244,8 @@ async def test_declared_content_length_over_the_limit_is_413_before_any_read() -
         reads.append("read")
         return {"type": "http.request", "body": b"x", "more_body": True}
 
-    sent: list[dict[str, Any]] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/",
-        "headers": [(b"content-length", b"999999999999999999999999")],
-    }
-    await app_of(Route("/", echo_body, methods=["POST"]))(scope, receive, send)
+    scope = make_scope("POST", "/", [("content-length", "999999999999999999999999")])
+    sent = await call(app_of(Route("/", echo_body, methods=["POST"])), scope, receive)
     assert sent[0]["status"] == 413
     assert reads == []
 
@@ -296,7 +259,7 @@ async def test_limits_are_configurable_through_request_limits() -> None:
         max_buffered_size=10,
         max_json_depth=2,
     )
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         deep = await http.post("/json", content=b"[[[]]]")
         shallow = await http.post("/json", content=b"[[]]")
         big = await http.post("/body", content=b"x" * 11)
@@ -315,19 +278,25 @@ async def test_form_parameters_override_the_limits() -> None:
             return JSONResponse(len(form))
 
     app = app_of(Route("/", strict, methods=["POST"]))
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         fields = await http.post(
-            "/", content=multipart(field("a", b"1"), field("b", b"2")), headers=MULTIPART
+            "/", content=multipart(form_part("a", b"1"), form_part("b", b"2")), headers=MULTIPART
         )
         files = await http.post(
-            "/", content=multipart(upload("a", b"1"), upload("b", b"2")), headers=MULTIPART
+            "/",
+            content=multipart(
+                form_part("a", b"1", filename="a.bin"), form_part("b", b"2", filename="a.bin")
+            ),
+            headers=MULTIPART,
         )
-        part = await http.post("/", content=multipart(field("a", b"1234")), headers=MULTIPART)
+        part = await http.post("/", content=multipart(form_part("a", b"1234")), headers=MULTIPART)
         urlencoded = await http.post(
             "/", content=b"a=1&b=2", headers={"content-type": "application/x-www-form-urlencoded"}
         )
         fine = await http.post(
-            "/", content=multipart(field("a", b"123"), upload("b", b"xxxxx")), headers=MULTIPART
+            "/",
+            content=multipart(form_part("a", b"123"), form_part("b", b"xxxxx", filename="a.bin")),
+            headers=MULTIPART,
         )
     assert fields.status_code == 400
     assert files.status_code == 400
@@ -339,8 +308,8 @@ async def test_form_parameters_override_the_limits() -> None:
 @pytest.mark.anyio
 async def test_multipart_text_fields_together_are_held_to_max_buffered_size() -> None:
     app = with_limits(app_of(Route("/", echo_form, methods=["POST"])), max_buffered_size=100)
-    body = multipart(*(field(f"f{i}", b"x" * 60) for i in range(2)))
-    async with client(app) as http:
+    body = multipart(*(form_part(f"f{i}", b"x" * 60) for i in range(2)))
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=body, headers=MULTIPART)
     assert response.status_code == 413
 
@@ -374,10 +343,10 @@ async def test_streams_and_file_parts_stop_at_max_body_size(where: str, measure)
     else:
         app = App(routes=routes)
     consumed: list[int] = []
-    big_upload = multipart(upload("f", b"x" * (3 * MiB)))
-    async with client(app) as http:
+    big_upload = multipart(form_part("f", b"x" * (3 * MiB), filename="a.bin"))
+    async with AsyncTestClient(app) as http:
         with measure() as cost:
-            streamed = await http.post("/stream", content=stream_of(64 * MiB, consumed))
+            streamed = await http.post("/stream", content=byte_stream(64 * MiB, counter=consumed))
         form = await http.post("/form", content=big_upload, headers=MULTIPART)
         small = await http.post("/stream", content=b"x" * MiB)
     assert streamed.status_code == 413
@@ -393,10 +362,12 @@ async def test_without_max_body_size_streams_and_uploads_are_not_capped() -> Non
         Route("/stream", echo_stream, methods=["POST"]), Route("/form", echo_form, methods=["POST"])
     )
     consumed: list[int] = []
-    async with client(app) as http:
-        streamed = await http.post("/stream", content=stream_of(8 * MiB, consumed))
+    async with AsyncTestClient(app) as http:
+        streamed = await http.post("/stream", content=byte_stream(8 * MiB, counter=consumed))
         form = await http.post(
-            "/form", content=multipart(upload("f", b"x" * (3 * MiB))), headers=MULTIPART
+            "/form",
+            content=multipart(form_part("f", b"x" * (3 * MiB), filename="a.bin")),
+            headers=MULTIPART,
         )
     assert streamed.text == str(8 * MiB)
     assert form.json() == [["f", {"filename": "a.bin", "size": 3 * MiB}]]
@@ -415,9 +386,9 @@ async def test_upload_spool_size_is_configurable(spool: int, rolled: bool) -> No
             return PlainTextResponse(str(len(await file.read())))
 
     app = with_limits(app_of(Route("/", endpoint, methods=["POST"])), spool_max_size=spool)
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post(
-            "/", content=multipart(upload("f", b"x" * MiB)), headers=MULTIPART
+            "/", content=multipart(form_part("f", b"x" * MiB, filename="a.bin")), headers=MULTIPART
         )
     assert response.text == str(MiB)
     assert seen == [rolled]
@@ -444,7 +415,7 @@ async def test_upload_spool_size_is_configurable(spool: int, rolled: bool) -> No
 )
 async def test_invalid_json_is_a_clear_400(body: bytes, message: str) -> None:
     app = app_of(Route("/", echo_json, methods=["POST"]))
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert message in response.text
@@ -453,7 +424,7 @@ async def test_invalid_json_is_a_clear_400(body: bytes, message: str) -> None:
 @pytest.mark.anyio
 async def test_json_depth_limit_raised_above_the_interpreter_limit_is_still_400() -> None:
     app = with_limits(app_of(Route("/", echo_json, methods=["POST"])), max_json_depth=10**9)
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=b"[" * 200_000 + b"]" * 200_000)
     assert response.status_code == 400
 
@@ -480,12 +451,15 @@ async def test_cookie_header_query_and_form_parsing_is_linear(measure) -> None:
         return JSONResponse(counts)
 
     query = "&".join(f"q{i}=v" for i in range(20_000)) + "&" * 100_000
-    app = with_query(app_of(Route("/", everything, methods=["POST"])), query.encode())
+    # App refuses header sections this large (431, RequestLimits): lift that first line
+    # of defence to reach the parsers behind it.
+    wide = RequestLimits(max_headers=10_000, max_header_size=4 * MiB)
+    app = with_query(app_of(Route("/", everything, methods=["POST"]), limits=wide), query.encode())
     cookie = "; ".join(f"k{i}=v" for i in range(20_000)) + ";" * 100_000
     form = "&" * 200_000 + "&".join(f"f{i}=" for i in range(50_000))
     content_type = "application/x-www-form-urlencoded" + '; a="\\' * 20_000
     headers = [("cookie", cookie), ("content-type", content_type), *[("accept", "x/y")] * 5000]
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=form.encode(), headers=headers)
     assert response.json() == {"cookies": 20_000, "query": 20_000, "form": 50_000, "accept": 5000}
     assert costs[0].seconds < 1
@@ -494,7 +468,7 @@ async def test_cookie_header_query_and_form_parsing_is_linear(measure) -> None:
 @pytest.mark.anyio
 async def test_too_many_urlencoded_fields_stop_at_max_fields(measure) -> None:
     app = app_of(Route("/", echo_form, methods=["POST"]))
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         with measure() as cost:
             response = await http.post(
                 "/",
@@ -600,12 +574,12 @@ async def test_url_for_redirects_and_trusted_host_never_use_a_malformed_host(hos
     app = App(routes=[Route("/named", named, name="named"), Route("/slash/", named)])
     trusted = TrustedHostMiddleware(app, allowed_hosts=["example.com", "*.example.com"])
     secure = HTTPSRedirectMiddleware(app)
-    async with client(app) as http:
+    async with AsyncTestClient(app, follow_redirects=False) as http:
         url_for = await http.get("/named", headers={"host": host})
         slash = await http.get("/slash", headers={"host": host})
-    async with client(trusted) as http:
+    async with AsyncTestClient(trusted, follow_redirects=False) as http:
         refused = await http.get("/named", headers={"host": host})
-    async with client(secure) as http:
+    async with AsyncTestClient(secure, follow_redirects=False) as http:
         redirected = await http.get("/named", headers={"host": host})
     assert url_for.status_code == 200
     assert "evil" not in url_for.text
@@ -625,7 +599,7 @@ async def test_host_routing_never_matches_a_malformed_host(host: str) -> None:
         return JSONResponse(request.path_params)
 
     app = App(routes=[Host("{sub}.example.org", Router([Route("/", sub)]))])
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         good = await http.get("/", headers={"host": "a.example.org"})
         bad = await http.get("/", headers={"host": host})
     assert good.json() == {"sub": "a"}
@@ -645,7 +619,7 @@ def test_redirect_location_is_percent_encoded() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"key": "a", "value": "1\r\nSet-Cookie: b=2"},
+        # a value is quoted instead (test_round2.py), never refused
         {"key": "a\r\nb", "value": "1"},
         {"key": "a;b", "value": "1"},
         {"key": "a", "value": "1", "path": "/\r\nX: y"},
@@ -711,40 +685,12 @@ def test_session_cookie_with_valid_domain_and_path_is_accepted() -> None:
     SessionMiddleware(PlainTextResponse("x"), secret_key="k", domain=".example.com", path="/app")
 
 
-def _scope(**changes: Any) -> dict[str, Any]:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/p",
-        "raw_path": b"/p",
-        "query_string": b"",
-        "headers": [(b"host", b"example.com")],
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 5000),
-    }
-    scope.update(changes)
-    return scope
-
-
-async def _first_message(app: ASGIApp, scope: dict[str, Any]) -> dict[str, Any]:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent[0]
-
-
 @pytest.mark.anyio
 async def test_redirects_from_a_clean_target_are_clean() -> None:
     inner = PlainTextResponse("ok")
     for app in (HTTPSRedirectMiddleware(inner), TrustedHostMiddleware(inner, ["www.example.com"])):
-        message = await _first_message(app, _scope(raw_path=None, path="/p\r\nX: y"))
+        scope = make_scope("GET", "/p\r\nX: y", host="example.com", raw_path=None, server=SERVER)
+        message = (await call(app, scope, body_receive()))[0]
         location = dict(message["headers"])[b"location"]
         assert message["status"] == 307
         assert not any(byte < 0x21 or byte == 0x7F for byte in location)
@@ -765,7 +711,8 @@ async def test_middleware_redirects_never_put_control_characters_in_location(
 ) -> None:
     inner = PlainTextResponse("ok")
     for app in (HTTPSRedirectMiddleware(inner), TrustedHostMiddleware(inner, ["www.example.com"])):
-        message = await _first_message(app, _scope(**changes))
+        scope = make_scope("GET", "/p", host="example.com", server=SERVER, **changes)
+        message = (await call(app, scope, body_receive()))[0]
         location = dict(message["headers"])[b"location"]
         assert message["status"] == 307
         assert not any(byte < 0x21 or byte == 0x7F for byte in location)
@@ -783,10 +730,10 @@ def test_json_limit_message_is_safe_to_show() -> None:
 @pytest.mark.parametrize("where", ["preamble", "epilogue"])
 async def test_multipart_preamble_and_epilogue_are_limited(where: str) -> None:
     junk = b"\r\n" * MiB
-    body = multipart(field("a", b"1"))
+    body = multipart(form_part("a", b"1"))
     body = junk + body if where == "preamble" else body + junk
     app = app_of(Route("/", echo_form, methods=["POST"]))
-    async with client(app) as http:
+    async with AsyncTestClient(app) as http:
         response = await http.post("/", content=body, headers=MULTIPART)
     assert response.status_code in (400, 413)
 

@@ -60,8 +60,9 @@ _QUERY_UNSAFE_RE = re.compile(r"[^\x21-\x22\x24-\x7e]")
 # Characters of a decoded path that would end it or that URL parsers silently drop.
 _PATH_UNSAFE_RE = re.compile(r"[?#\t\r\n]")
 _PATH_ESCAPES = {"?": "%3F", "#": "%23", "\t": "%09", "\r": "%0D", "\n": "%0A"}
-# Characters that would let a header name or value inject another header.
-_HEADER_FORBIDDEN_RE = re.compile(r"[\r\n\0]")
+# Control characters (all but HTAB): CR and LF would inject another header, and no
+# server sends a field value holding any of them (RFC 9110, section 5.5).
+_HEADER_FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # "scheme://authority", as urlsplit finds them (the scheme is optional).
 _AUTHORITY_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:)?//([^/?#]*)")
 _ONE_SOURCE = "Headers() takes at most one of 'headers', 'raw' and 'scope'."
@@ -665,7 +666,8 @@ def _lookup_name(key: str) -> bytes | None:
 
 
 def _encode_header(key: str, value: str) -> tuple[bytes, bytes]:
-    """Encode a header pair, refusing anything that could inject another header."""
+    """Encode a header pair, refusing what a server could not send (or would send as
+    another header): characters beyond latin-1 and control characters but HTAB."""
     try:
         name = key.lower().encode("latin-1")
     except UnicodeEncodeError:
@@ -674,11 +676,14 @@ def _encode_header(key: str, value: str) -> tuple[bytes, bytes]:
         raw_value = value.encode("latin-1")
     except UnicodeEncodeError:
         raise ValueError(
-            f"Header value {value!r} is not latin-1 encodable; encode it first "
+            f"Header {key!r}: value {value!r} is not latin-1 encodable; encode it first "
             "(for example with urllib.parse.quote or RFC 8187)."
         ) from None
     if _HEADER_FORBIDDEN_RE.search(value) or _HEADER_FORBIDDEN_RE.search(key):
-        raise ValueError(f"Header {key!r}: {value!r} contains CR, LF or NUL, which is not allowed.")
+        raise ValueError(
+            f"Header {key!r}: {value!r} contains a control character (such as CR, LF or "
+            "NUL), which cannot be sent."
+        )
     return name, raw_value
 
 
@@ -778,7 +783,8 @@ class Headers(Mapping[str, str]):
 class MutableHeaders(Headers):
     """Headers that can be changed; ``raw`` (and a scope's list) reflect every change.
 
-    Names and values containing CR, LF or NUL are refused with ``ValueError``.
+    Names and values holding a control character (CR, LF, NUL... all but HTAB) or a
+    character beyond latin-1 are refused with a ``ValueError`` naming the header.
     """
 
     __slots__ = ()

@@ -224,13 +224,18 @@ class MultiPartParser:
 
     Limits: ``max_files`` file parts and ``max_fields`` other parts (400 past
     them), ``max_part_size`` bytes per non-file part, ``max_buffered_size`` bytes
-    for all non-file parts together (what the form holds in memory) and
+    for all non-file parts together (what the form holds in memory),
+    ``max_upload_disk`` bytes of uploads written to disk (``None``: no cap) and
     ``max_body_size`` bytes in all (413 past them), and at most 6 headers and
     8 KiB of headers per part. The preamble (bytes before the first boundary) and
     the epilogue (bytes after the closing boundary), which RFC 2046 says to ignore,
     may hold 64 KiB each (400 past that). The boundary must be 1 to 70 characters
     (RFC 2046). ``content_type_params`` are the Content-Type's parameters when the
     caller has parsed them already; by default they are read from ``headers``.
+
+    Uploads stay in memory while each is at most ``spool_max_size`` bytes and all of
+    them together at most ``max_upload_memory``; the write that would pass either
+    moves that upload to a temporary file, in a worker thread.
     """
 
     spool_max_size: int = 1024 * 1024
@@ -250,9 +255,16 @@ class MultiPartParser:
         max_body_size: int | None = None,
         max_buffered_size: int = 2_621_440,
         content_type_params: Mapping[str, str] | None = None,
+        max_upload_memory: int = 4_194_304,
+        max_upload_disk: int | None = 1_073_741_824,
     ) -> None:
         self.headers = headers
         self.stream = stream
+        self.max_upload_memory = max_upload_memory
+        self.max_upload_disk = max_upload_disk
+        self._upload_memory = 0  # bytes of uploads held in memory
+        self._upload_disk = 0  # bytes of uploads written to disk
+        self._rolled: set[int] = set()  # id() of the uploads moved to disk
         self.max_files = max_files
         self.max_fields = max_fields
         self.max_part_size = max_part_size
@@ -442,7 +454,7 @@ class MultiPartParser:
                 except parse_error as exc:
                     raise MultiPartException(f"Malformed multipart body: {exc}") from None
                 for upload, data in self._pending:
-                    await upload.write(data)
+                    await self._write_upload(upload, data)
                 self._pending.clear()
                 if self._ended:
                     # The closing delimiter ends in this chunk (its last "-" ended it).
@@ -468,6 +480,32 @@ class MultiPartParser:
                         await value.close()
             raise
         return FormData(self._items)
+
+    async def _write_upload(self, upload: UploadFile, data: bytes) -> None:
+        """Write ``data`` to ``upload``, in memory while both budgets allow, else on disk."""
+        size = len(data)
+        if id(upload) not in self._rolled:
+            written = upload.size or 0
+            spool = self.spool_max_size
+            if self._upload_memory + size <= self.max_upload_memory and (
+                not spool or written + size <= spool
+            ):
+                self._upload_memory += size
+                await upload.write(data)  # in memory: in-line
+                return
+            # This write would pass a budget: the upload moves to disk now, off the loop.
+            self._rolled.add(id(upload))
+            self._upload_memory -= written
+            self._count_disk(written)
+            await anyio.to_thread.run_sync(cast(SpooledTemporaryFile[bytes], upload.file).rollover)
+        self._count_disk(size)
+        await upload.write(data)
+
+    def _count_disk(self, size: int) -> None:
+        self._upload_disk += size
+        limit = self.max_upload_disk
+        if limit is not None and self._upload_disk > limit:
+            raise _too_large(f"The uploaded files are too large together (limit: {limit} bytes).")
 
 
 def _check_epilogue(size: int) -> None:

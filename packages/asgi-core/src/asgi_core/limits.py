@@ -13,9 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asgi_core.types import Scope
+from asgi_core.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["DEFAULT_LIMITS", "LIMITS_KEY", "MAX_BODY_SIZE_SCOPE_KEY", "RequestLimits", "get_limits"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "LIMITS_KEY",
+    "MAX_BODY_SIZE_SCOPE_KEY",
+    "RequestLimits",
+    "check_headers",
+    "get_limits",
+    "refuse_hostile_headers",
+]
 
 LIMITS_KEY = "asgi_app.limits"
 """The scope key holding the request's :class:`RequestLimits`."""
@@ -40,6 +48,16 @@ class RequestLimits:
     - ``max_fields`` / ``max_files``: how many form fields / uploaded files.
     - ``max_part_size``: size of a non-file multipart part held in memory.
     - ``spool_max_size``: an ``UploadFile`` rolls over to disk past this size.
+    - ``max_upload_memory``: what all the uploaded files of one request hold in memory
+      together (4 MiB); an upload that would pass it rolls over to disk at once.
+    - ``max_upload_disk``: what the uploaded files of one request may write to disk
+      together (1 GiB; 413 past it); ``None`` means no cap.
+    - ``max_message_size``: the largest WebSocket message the application receives
+      (1 MiB, counted in UTF-8 bytes for text); a larger one closes the connection
+      with 1009. ``None`` leaves the bound to the server.
+    - ``max_headers`` / ``max_header_size``: how many request header lines, and how
+      many bytes of names and values together, ``App`` accepts (100 and 64 KiB;
+      431 past them). Servers have limits of their own, some none at all.
     """
 
     max_body_size: int | None = None
@@ -49,6 +67,11 @@ class RequestLimits:
     max_files: int = 1000
     max_part_size: int = 1_048_576
     spool_max_size: int = 1_048_576
+    max_upload_memory: int = 4_194_304
+    max_upload_disk: int | None = 1_073_741_824
+    max_message_size: int | None = 1_048_576
+    max_headers: int = 100
+    max_header_size: int = 65_536
 
 
 DEFAULT_LIMITS = RequestLimits()
@@ -61,3 +84,80 @@ def get_limits(scope: Scope) -> RequestLimits:
     if isinstance(limits, RequestLimits):
         return limits
     return DEFAULT_LIMITS
+
+
+def check_headers(
+    headers: list[tuple[bytes, bytes]], limits: RequestLimits
+) -> tuple[int, str] | None:
+    """What is wrong with a request's header section, as ``(status, message)``, or ``None``.
+
+    More than ``limits.max_headers`` lines or ``limits.max_header_size`` bytes of names
+    and values is a 431; more than one ``Host`` line (RFC 9112, section 3.2: also two
+    identical ones) a 400. One pass over the list, no allocation.
+    """
+    if len(headers) > limits.max_headers:
+        return 431, f"Too many request headers (limit: {limits.max_headers})."
+    size = 0
+    hosts = 0
+    for name, value in headers:
+        size += len(name) + len(value)
+        if name == b"host":
+            hosts += 1
+    if size > limits.max_header_size:
+        return 431, f"The request headers are too large (limit: {limits.max_header_size} bytes)."
+    if hosts > 1:
+        return 400, "A request may carry only one Host header."
+    return None
+
+
+def refuse_hostile_headers(scope: Scope) -> ASGIApp | None:
+    """An ASGI app refusing the request when its headers break :func:`check_headers`
+    (with the scope's :class:`RequestLimits`), else ``None``. Lifespan scopes pass.
+
+    Call it once per request at the application's entry::
+
+        if (refusal := refuse_hostile_headers(scope)) is not None:
+            return await refusal(scope, receive, send)
+    """
+    headers = scope.get("headers")
+    if not headers:
+        return None
+    if type(headers) is not list:
+        # ASGI allows any iterable; keep one list in the scope, as Headers(scope=) does.
+        headers = scope["headers"] = list(headers)
+    limits = scope.get(LIMITS_KEY)
+    if not isinstance(limits, RequestLimits):
+        limits = DEFAULT_LIMITS
+    problem = check_headers(headers, limits)
+    if problem is None:
+        return None
+    return _Refusal(*problem)
+
+
+class _Refusal:
+    """Answer with ``status`` and a plain-text ``message``; a WebSocket handshake gets
+    the same as a denial response, or a close (HTTP 403) without that extension."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.body = message.encode("ascii")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        prefix = ""
+        if scope["type"] == "websocket":
+            message = await receive()
+            if message["type"] != "websocket.connect":
+                return
+            if "websocket.http.response" not in (scope.get("extensions") or {}):
+                await send({"type": "websocket.close", "code": 1008, "reason": ""})
+                return
+            prefix = "websocket."
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(self.body)),
+            (b"connection", b"close"),
+        ]
+        await send(
+            {"type": prefix + "http.response.start", "status": self.status, "headers": headers}
+        )
+        await send({"type": prefix + "http.response.body", "body": self.body})

@@ -474,6 +474,8 @@ class Request(HTTPConnection[StateT]):
                     spool_max_size=limits.spool_max_size,
                     max_buffered_size=limits.max_buffered_size,
                     content_type_params=params,
+                    max_upload_memory=limits.max_upload_memory,
+                    max_upload_disk=limits.max_upload_disk,
                 )
             elif media_type == "application/x-www-form-urlencoded":
                 cap = _buffer_limit(limits)

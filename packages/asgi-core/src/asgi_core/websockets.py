@@ -8,6 +8,11 @@ at once with a ``RuntimeError`` that says what went wrong: a
 :class:`WebSocketDisconnected` (a ``RuntimeError``) when the connection is not, or no
 longer, usable.
 
+A message larger than the request's ``RequestLimits.max_message_size`` (1 MiB by
+default) is never handed to the application: the connection is closed with 1009
+("Message Too Big") and the application receives a ``websocket.disconnect`` with that
+code instead (``receive_text()`` and the like raise :class:`WebSocketDisconnect`).
+
 Client data that does not match what the application asked for (a binary frame for
 ``receive_text()``, a text frame for ``receive_bytes()``, a payload that is not JSON for
 ``receive_json()``) raises :class:`~asgi_core.exceptions.WebSocketException` with close
@@ -23,6 +28,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any, Literal
 
 from asgi_core.exceptions import WebSocketException
+from asgi_core.limits import get_limits
 from asgi_core.requests import HTTPConnection, StateT
 from asgi_core.status import (
     WS_1000_NORMAL_CLOSURE,
@@ -30,6 +36,7 @@ from asgi_core.status import (
     WS_1006_ABNORMAL_CLOSURE,
     WS_1007_INVALID_FRAME_PAYLOAD_DATA,
     WS_1008_POLICY_VIOLATION,
+    WS_1009_MESSAGE_TOO_BIG,
 )
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +49,7 @@ __all__ = [
 ]
 
 _DENIAL_EXTENSION = "websocket.http.response"
+_TOO_BIG = "Message Too Big"
 
 
 class WebSocketState(enum.Enum):
@@ -95,6 +103,21 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f'The "mode" argument must be "text" or "binary", not {mode!r}.')
 
 
+def _too_big(message: Message, limit: int) -> bool:
+    """Whether a ``websocket.receive`` message carries more than ``limit`` bytes; text is
+    counted in UTF-8 bytes, encoded only when its length alone cannot tell."""
+    data = message.get("bytes")
+    if data is not None:
+        return len(data) > limit
+    text = message.get("text")
+    if text is None:
+        return False
+    length = len(text)
+    if length > limit:
+        return True  # a character is at least one byte
+    return length * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
+
+
 def _raise_if_disconnect(message: Message) -> Message:
     """``message``, unless it is a disconnect: then raise :class:`WebSocketDisconnect`."""
     if message["type"] == "websocket.disconnect":
@@ -116,6 +139,7 @@ class WebSocket(HTTPConnection[StateT]):
         self._send = send
         self.client_state = _CONNECTING
         self.application_state = _CONNECTING
+        self._max_message_size = get_limits(scope).max_message_size
 
     def _offers_denial_response(self) -> bool:
         return _DENIAL_EXTENSION in (self.scope.get("extensions") or ())
@@ -127,7 +151,10 @@ class WebSocket(HTTPConnection[StateT]):
             message = await self._receive()
             message_type = message["type"]
             if message_type == "websocket.receive":
-                return message
+                limit = self._max_message_size
+                if limit is None or not _too_big(message, limit):
+                    return message
+                return await self._close_too_big()
             if message_type == "websocket.disconnect":
                 self.client_state = _DISCONNECTED
                 return message
@@ -151,6 +178,15 @@ class WebSocket(HTTPConnection[StateT]):
         raise WebSocketDisconnected(
             'Cannot call "receive" once a disconnect message has been received.'
         )
+
+    async def _close_too_big(self) -> Message:
+        """Close with 1009 and tell the application the connection is over."""
+        self.client_state = _DISCONNECTED
+        if self.application_state is _CONNECTED:
+            await self.send(
+                {"type": "websocket.close", "code": WS_1009_MESSAGE_TOO_BIG, "reason": _TOO_BIG}
+            )
+        return {"type": "websocket.disconnect", "code": WS_1009_MESSAGE_TOO_BIG, "reason": _TOO_BIG}
 
     async def send(self, message: Message) -> None:
         """Send an ASGI message to the client, checking the protocol order.

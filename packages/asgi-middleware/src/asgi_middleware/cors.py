@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection
 
@@ -11,7 +12,13 @@ from asgi_middleware._headers import RawHeaders, add_vary
 from asgi_middleware._responses import send_plain
 from asgi_responses.responses import PlainTextResponse, Response
 
-__all__ = ["ALL_METHODS", "PREFLIGHT_VARY", "SAFELISTED_HEADERS", "CORSMiddleware"]
+__all__ = [
+    "ALL_METHODS",
+    "PREFLIGHT_VARY",
+    "SAFELISTED_HEADERS",
+    "WILDCARD_CREDENTIALS_WARNING",
+    "CORSMiddleware",
+]
 
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
 """What ``allow_methods=["*"]`` lists in ``Access-Control-Allow-Methods``."""
@@ -22,6 +29,15 @@ PREFLIGHT_VARY = (
     "Access-Control-Request-Private-Network"
 )
 """The ``Vary`` of every preflight answer: each request header it depends on."""
+
+_LOG = logging.getLogger(__name__)
+
+WILDCARD_CREDENTIALS_WARNING = (
+    'CORSMiddleware: allow_origins=["*"] with allow_credentials=True lets every web site '
+    "read this app's responses with the user's cookies: each request's Origin is echoed "
+    "with Access-Control-Allow-Credentials. List the origins you trust instead."
+)
+"""What is logged (WARNING, logger ``asgi_middleware.cors``) for that configuration."""
 
 _CORS_RESPONSE_HEADERS = frozenset(
     {
@@ -54,7 +70,9 @@ class CORSMiddleware:
     ``"*"`` in ``allow_origins``, ``allow_methods`` or ``allow_headers`` allows any
     (methods: :data:`ALL_METHODS` are listed; headers: the requested ones are
     mirrored as sent). With ``allow_credentials`` the origin wildcard is never sent
-    (browsers reject it): the request's origin is echoed instead.
+    (browsers reject it): the request's origin is echoed instead, which hands every
+    web site the user's credentialed responses, so that combination logs a warning
+    (:data:`WILDCARD_CREDENTIALS_WARNING`) when the middleware is built.
     ``allow_origin_regex`` must match the whole origin.
 
     Subclasses may override :meth:`preflight_response`, :meth:`simple_response`,
@@ -88,6 +106,8 @@ class CORSMiddleware:
             h.strip().lower() for h in (*allow_headers, *SAFELISTED_HEADERS) if h != "*"
         )
         self.allow_credentials = allow_credentials
+        if allow_credentials and self.allow_all_origins:
+            _LOG.warning(WILDCARD_CREDENTIALS_WARNING)
         self.allow_private_network = allow_private_network
         self.max_age = max_age
         # "*" goes out only when every origin is allowed and no credentials are.

@@ -116,6 +116,28 @@ class Session(dict[str, Any]):
         self.accessed = True
         return dict(super().items())
 
+    def __reversed__(self) -> Iterator[str]:
+        self.accessed = True
+        return super().__reversed__()
+
+    def __eq__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__ne__(other)
+
+    __hash__ = None
+
+    def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        self.accessed = True
+        return dict(super().items()) | other  # type: ignore[no-any-return]
+
+    def __ror__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        self.accessed = True
+        return other | dict(super().items())  # type: ignore[no-any-return]
+
     # writes
     def __setitem__(self, key: str, value: Any) -> None:
         self.mark_modified()
@@ -152,7 +174,7 @@ class Session(dict[str, Any]):
         self.mark_modified()
         super().update(*args, **kwargs)
 
-    def __ior__(self, other: Any) -> Session:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override]
         self.mark_modified()
         super().update(other)
         return self

@@ -73,8 +73,9 @@ _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Characters that must never reach a Set-Cookie header from an attribute value.
 _UNSAFE_ATTRIBUTE = re.compile(r"[\x00-\x1f\x7f;]")
-# Characters that would let a header name or value inject another header.
-_HEADER_INJECTION = re.compile(r"[\r\n\0]")
+# Control characters (all but HTAB): CR and LF would inject another header, and no
+# server sends a field value holding any of them (RFC 9110, section 5.5).
+_HEADER_INJECTION = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SAMESITE = frozenset({"strict", "lax", "none"})
 _COOKIE_QUOTER: http.cookies.SimpleCookie = http.cookies.SimpleCookie()
 
@@ -163,9 +164,17 @@ class Response:
                 text = key + value
                 if not text.isprintable() and _HEADER_INJECTION.search(text):
                     raise ValueError(
-                        f"Header {key!r}: {value!r} contains CR, LF or NUL, which is not allowed."
+                        f"Header {key!r}: {value!r} contains a control character (such as "
+                        "CR, LF or NUL), which cannot be sent."
                     )
-                raw_headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+                try:
+                    raw_headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+                except UnicodeEncodeError:
+                    raise ValueError(
+                        f"Header {key!r}: {value!r} holds characters beyond latin-1, which "
+                        "cannot be sent; encode it first (for example with urllib.parse.quote "
+                        "or RFC 8187)."
+                    ) from None
             names = {name for name, _ in raw_headers}
             add_length = b"content-length" not in names
             add_type = b"content-type" not in names
@@ -203,8 +212,10 @@ class Response:
     ) -> None:
         """Add a ``Set-Cookie`` header.
 
-        Raises ``ValueError`` if the key is not an RFC 9110 token, if the value, path,
-        domain or expires string holds a control character (CR, LF...) or ``;``, or if
+        The value is quoted as ``http.cookies`` quotes it (see ``_cookie_value``),
+        so any string is safe there. Raises ``ValueError``, naming the cookie, if the
+        key is not an RFC 9110 token, if the path, domain or expires string holds a
+        control character (CR, LF...), ``;`` or a character beyond latin-1, or if
         ``samesite`` is not one of strict, lax or none.
         """
         self.raw_headers.append(
@@ -862,10 +873,40 @@ def _http_date(timestamp: float) -> str:
     return email.utils.formatdate(timestamp, usegmt=True)
 
 
-def _check_attribute(name: str, value: str) -> str:
-    if _UNSAFE_ATTRIBUTE.search(value):
-        raise ValueError(f"cookie {name} may not contain control characters or ';': {value!r}")
+def _check_attribute(key: str, name: str, value: str) -> str:
+    if _UNSAFE_ATTRIBUTE.search(value) or not _is_latin_1(value):
+        raise ValueError(
+            f"Set-Cookie header of cookie {key!r}: the {name} may not contain control "
+            f"characters, ';' or characters beyond latin-1: {value!r}"
+        )
     return value
+
+
+def _is_latin_1(text: str) -> bool:
+    return text.isascii() or max(text) <= "\xff"
+
+
+def _escape_wide(quoted: str) -> str:
+    """``quoted`` (a value ``http.cookies`` quoted) with each character beyond latin-1,
+    which ``http.cookies`` leaves as it is, written as the octal escapes of its UTF-8
+    bytes, as ``http.cookies`` writes the characters up to U+00FF."""
+    return "".join(
+        char
+        if char <= "\xff"
+        else "".join(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in quoted
+    )
+
+
+def _cookie_value(value: str) -> str:
+    """``value`` as ``Set-Cookie`` carries it: unchanged when every character may stand
+    in a cookie as it is, else in double quotes with ``"`` and ``\\`` backslash-escaped
+    and every other character outside the cookie alphabet (``;``, CR, LF, space...)
+    as a three-digit octal escape, exactly as ``http.cookies`` quotes it (what
+    Starlette sends). Characters beyond latin-1, which ``http.cookies`` cannot send,
+    become the octal escapes of their UTF-8 bytes. Never raises."""
+    coded: str = _COOKIE_QUOTER.value_encode(value)[1]
+    return coded if coded.isascii() else _escape_wide(coded)
 
 
 def _build_cookie(
@@ -884,11 +925,9 @@ def _build_cookie(
     """The ``Set-Cookie`` header value; attributes in the order Python's cookies use."""
     if not _TOKEN.fullmatch(key):
         raise ValueError(f"cookie name must be a token (letters, digits, !#$%&'*+-.^_`|~): {key!r}")
-    _check_attribute("value", value)
-    coded = _COOKIE_QUOTER.value_encode(value)[1]
-    parts = [f"{key}={coded}"]
+    parts = [f"{key}={_cookie_value(value)}"]
     if domain is not None:
-        parts.append("Domain=" + _check_attribute("domain", domain))
+        parts.append("Domain=" + _check_attribute(key, "domain", domain))
     if expires is not None:
         if isinstance(expires, datetime.datetime):
             if expires.tzinfo is None:
@@ -896,7 +935,7 @@ def _build_cookie(
             expires = _http_date(expires.timestamp())
         elif isinstance(expires, int):
             expires = _http_date(time.time() + expires)
-        parts.append("expires=" + _check_attribute("expires", expires))
+        parts.append("expires=" + _check_attribute(key, "expires", expires))
     if httponly:
         parts.append("HttpOnly")
     if max_age is not None:
@@ -904,20 +943,14 @@ def _build_cookie(
     if partitioned:
         parts.append("Partitioned")
     if path is not None:
-        parts.append("Path=" + _check_attribute("path", path))
+        parts.append("Path=" + _check_attribute(key, "path", path))
     if samesite is not None:
         if samesite.lower() not in _SAMESITE:
             raise ValueError(f"samesite must be 'strict', 'lax' or 'none', not {samesite!r}")
         parts.append("SameSite=" + samesite)
     if secure:
         parts.append("Secure")
-    header = "; ".join(parts)
-    try:
-        return header.encode("latin-1")
-    except UnicodeEncodeError:
-        raise ValueError(
-            f"cookie holds characters that cannot be sent in a header: {header!r}"
-        ) from None
+    return "; ".join(parts).encode("latin-1")
 
 
 def _more(body: bytes) -> Message:
