@@ -10,9 +10,10 @@ from asgi_driver import body_receive, call, make_scope, queue_receive, recorder,
 
 from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import Request
-from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
-from asgi_middleware.exceptions import ExceptionMiddleware
+from asgi_middleware.errors import ServerErrorMiddleware
+from asgi_middleware.exceptions import EXCEPTION_HANDLERS_SCOPE_KEY, ExceptionMiddleware
 from asgi_responses import JSONResponse, PlainTextResponse, Response
 
 pytestmark = pytest.mark.anyio
@@ -146,6 +147,102 @@ async def test_http_exception_on_a_websocket_refuses_it() -> None:
     assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
 
 
+DENIAL = {"extensions": {"websocket.http.response": {}}}
+
+
+@pytest.mark.parametrize(
+    ("exc", "body"),
+    [
+        (HTTPException(403, "No entry", headers={"X-Why": "origin"}), b"No entry"),
+        (HTTPException(204), b""),
+    ],
+)
+async def test_http_exception_before_accept_is_a_denial_response(
+    exc: HTTPException, body: bytes
+) -> None:
+    sent = await run_websocket(ExceptionMiddleware(raising(exc)), "/", **DENIAL)
+    assert [m["type"] for m in sent] == [
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ]
+    assert sent[0]["status"] == exc.status_code
+    assert ((b"x-why", b"origin") in sent[0]["headers"]) is (exc.headers is not None)
+    assert sent[1]["body"] == body
+
+
+def websocket_app(*messages: Message, exc: Exception) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            await send(message)
+        raise exc
+
+    return app
+
+
+ACCEPT: Message = {"type": "websocket.accept"}
+CLOSE: Message = {"type": "websocket.close", "code": 1000, "reason": ""}
+DENY: Message = {"type": "websocket.http.response.start", "status": 401, "headers": []}
+DENY_BODY: Message = {"type": "websocket.http.response.body", "body": b""}
+
+
+@pytest.mark.parametrize("exc", [HTTPException(403), WebSocketException(4003)])
+async def test_after_accept_an_exception_closes_the_websocket(exc: Exception) -> None:
+    sent = await run_websocket(ExceptionMiddleware(websocket_app(ACCEPT, exc=exc)), "/", **DENIAL)
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.close"]
+    assert sent[-1]["code"] == (1008 if isinstance(exc, HTTPException) else 4003)
+
+
+@pytest.mark.parametrize("exc", [HTTPException(403), WebSocketException(4003)])
+@pytest.mark.parametrize("messages", [(ACCEPT, CLOSE), (CLOSE,), (DENY, DENY_BODY)])
+async def test_a_closed_or_denied_websocket_gets_nothing_more(
+    exc: Exception, messages: tuple[Message, ...]
+) -> None:
+    app = ExceptionMiddleware(websocket_app(*messages, exc=exc))
+    sent = await run_websocket(app, "/", **DENIAL)
+    assert sent == list(messages)
+
+
+async def test_a_websocket_handler_may_return_a_denial_response() -> None:
+    async def handler(websocket: WebSocket, exc: Exception) -> Response:
+        return PlainTextResponse("teapot", status_code=418)
+
+    app = ExceptionMiddleware(raising(ValueError()), handlers={ValueError: handler})
+    sent = await run_websocket(app, "/", **DENIAL)
+    assert [(m["type"], m.get("status")) for m in sent] == [
+        ("websocket.http.response.start", 418),
+        ("websocket.http.response.body", None),
+    ]
+
+
+async def test_unhandled_websocket_exceptions_propagate() -> None:
+    with pytest.raises(KeyError):
+        await run_websocket(ExceptionMiddleware(raising(KeyError("x"))))
+
+
+@pytest.mark.parametrize("scope_type", ["http", "websocket"])
+async def test_the_handlers_are_published_in_the_scope(scope_type: str) -> None:
+    seen: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope[EXCEPTION_HANDLERS_SCOPE_KEY])
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    async def teapot(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("teapot", status_code=418)
+
+    middleware = ExceptionMiddleware(app, handlers={418: teapot, KeyError: teapot})
+    if scope_type == "http":
+        await run(middleware, body=b"")
+    else:
+        await run_websocket(middleware, "/", **DENIAL)
+    assert EXCEPTION_HANDLERS_SCOPE_KEY == "starlette.exception_handlers"
+    by_class, by_status = seen[0]
+    assert by_status == {418: teapot}
+    assert by_class[KeyError] is teapot
+    assert by_class[HTTPException] == middleware.http_exception
+    assert by_class[WebSocketException] == middleware.websocket_exception
+
+
 async def test_websocket_handlers_receive_the_websocket() -> None:
     seen: list[Any] = []
 
@@ -180,3 +277,35 @@ def test_a_bad_handler_key_is_refused() -> None:
         app.add_exception_handler("404", lambda request, exc: None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         app.add_exception_handler(str, lambda request, exc: None)  # type: ignore[arg-type]
+
+
+def passing_on(app: ASGIApp) -> ASGIApp:
+    """A middleware that hands the app the very send it got."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+
+    return middleware
+
+
+async def test_behind_server_error_middleware_the_outer_send_tracker_is_shared() -> None:
+    sends: list[Any] = []
+
+    async def handled(scope: Scope, receive: Receive, send: Send) -> None:
+        sends.append(send)
+        raise HTTPException(404)
+
+    async def late(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise HTTPException(404)
+
+    app = ServerErrorMiddleware(passing_on(ExceptionMiddleware(handled)))
+    result = await run(app, body=b"")
+    assert (result.status, result.body) == (404, b"Not Found")
+    assert type(sends[0].__self__).__name__ == "_SendTracker"
+
+    result, send = recorder()
+    app = ServerErrorMiddleware(passing_on(ExceptionMiddleware(late)))
+    with pytest.raises(RuntimeError, match=r"^Caught handled exception, but response already"):
+        await app(make_scope(), body_receive(b""), send)
+    assert [m["type"] for m in result.messages] == ["http.response.start"]

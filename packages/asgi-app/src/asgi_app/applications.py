@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
+from asgi_app._lifespan import guard_lifespan_state
 from asgi_core.datastructures import State, URLPath
-from asgi_core.limits import LIMITS_KEY, RequestLimits
+from asgi_core.exceptions import ASGIDeprecationWarning
+from asgi_core.limits import LIMITS_KEY, RequestLimits, refuse_hostile_headers
 from asgi_core.types import ASGIApp, Lifespan, Receive, Scope, Send
 from asgi_middleware import Middleware
 from asgi_middleware.body_limit import RequestBodyLimitMiddleware
+from asgi_middleware.csrf import CSRFConfig
 from asgi_middleware.errors import ServerErrorMiddleware
 from asgi_middleware.exceptions import ExceptionMiddleware
+from asgi_middleware.trustedhost import TrustedHostMiddleware
+from asgi_middleware.websocket_origin import WebSocketOriginMiddleware
 from asgi_routing import BaseRoute, Router
 
-__all__ = ["App"]
+__all__ = ["App", "AppType", "P"]
+
+AppType = TypeVar("AppType", bound="App")
+"""The type of the application a lifespan is given (a subclass of :class:`App`)."""
+
+P = ParamSpec("P")
+"""The parameters of a middleware class, after the app it wraps."""
 
 ExceptionHandler = Callable[..., Any]
 ExceptionHandlers = Mapping[Any, ExceptionHandler]
+
+
+class _MiddlewareFactory(Protocol[P]):
+    """A middleware class: ``cls(app, *args, **kwargs)`` is an ASGI app."""
+
+    def __call__(
+        self, app: ASGIApp, /, *args: P.args, **kwargs: P.kwargs
+    ) -> ASGIApp: ...  # pragma: no cover - typing only
+
+
+def _context_manager_lifespan(lifespan: Lifespan[Any]) -> Lifespan[Any]:
+    """``lifespan``, with a plain (undecorated) generator function turned into a
+    context manager factory, as Starlette 1.10 still accepts it, with a warning."""
+    if inspect.isasyncgenfunction(lifespan):
+        warnings.warn(
+            "async generator function lifespans are deprecated, "
+            "use an @contextlib.asynccontextmanager function instead",
+            ASGIDeprecationWarning,
+            stacklevel=3,
+        )
+        return contextlib.asynccontextmanager(lifespan)
+    if inspect.isgeneratorfunction(lifespan):
+        warnings.warn(
+            "generator function lifespans are deprecated, "
+            "use an @contextlib.asynccontextmanager function instead",
+            ASGIDeprecationWarning,
+            stacklevel=3,
+        )
+        return contextlib.contextmanager(lifespan)  # type: ignore[return-value]
+    return lifespan
 
 
 class App:
@@ -32,25 +76,46 @@ class App:
     buffering, JSON depth, form fields and files, part and spool sizes) for every
     request; ``max_body_size`` caps whole bodies, streams and uploads included, with a
     413, and a route's ``max_body_size`` overrides it.
+
+    ``csrf=True`` (or a :class:`~asgi_middleware.csrf.CSRFConfig`) adds
+    ``CSRFMiddleware`` after the user's middleware (so proxy headers are applied
+    first): unsafe requests from other sites get 403. Off by default, as in Starlette.
+
+    Every request's header section is checked first (``RequestLimits.max_headers``
+    and ``max_header_size``: 431; more than one ``Host``: 400). WebSocket handshakes
+    from another site are refused (403) unless ``websocket_origins`` lists their
+    origin (``None``, the default: same-origin only; ``["*"]``: any origin), by a
+    ``WebSocketOriginMiddleware`` after the user's middleware. ``allowed_hosts``
+    (for example ``["example.com", "*.example.com"]``) adds ``TrustedHostMiddleware``
+    there too, so that ``url_for`` and redirects never use a ``Host`` the app does
+    not serve.
     """
 
     def __init__(
-        self,
+        self: AppType,
         debug: bool = False,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         exception_handlers: ExceptionHandlers | None = None,
-        lifespan: Lifespan[App] | None = None,
+        lifespan: Lifespan[AppType] | None = None,
         *,
         max_body_size: int | None = None,
         limits: RequestLimits | None = None,
+        csrf: bool | CSRFConfig = False,
+        websocket_origins: Sequence[str] | None = None,
+        allowed_hosts: Sequence[str] | None = None,
     ) -> None:
         if max_body_size is not None and max_body_size < 0:
             raise ValueError("max_body_size must be a non-negative number of bytes or None")
         self.debug = debug
         self.max_body_size = max_body_size
         self.limits = limits
+        self.csrf = csrf  # CSRFMiddleware, innermost of the user's middleware
+        self.websocket_origins = websocket_origins
+        self.allowed_hosts = allowed_hosts
         self.state = State()
+        if lifespan is not None:
+            lifespan = _context_manager_lifespan(lifespan)
         self.router = Router(routes, lifespan=lifespan)
         self.exception_handlers: dict[Any, ExceptionHandler] = dict(exception_handlers or {})
         self.user_middleware: list[Middleware] = list(middleware or [])
@@ -70,6 +135,11 @@ class App:
         if self.max_body_size is not None:
             stack.append(Middleware(RequestBodyLimitMiddleware, max_body_size=self.max_body_size))
         stack += self.user_middleware
+        if self.allowed_hosts is not None:
+            stack.append(Middleware(TrustedHostMiddleware, allowed_hosts=self.allowed_hosts))
+        stack.append(Middleware(WebSocketOriginMiddleware, allow_origins=self.websocket_origins))
+        if self.csrf:
+            stack.append((CSRFConfig() if self.csrf is True else self.csrf).middleware())
         stack.append(Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug))
         router = self.router
         # A stock Router's __call__ only forwards to its own stack: go there directly.
@@ -87,15 +157,29 @@ class App:
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         return self.router.url_path_for(name, **path_params)
 
+    # Until a lifespan scope arrives, requests get state that explains its absence.
+    _lifespan_seen = False
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        if not self._lifespan_seen:
+            no_lifespan = self.router.lifespan_context is None
+            self._lifespan_seen = no_lifespan or guard_lifespan_state(scope)
+        if "router" not in scope:
+            # url_for() works before routing (in middleware), as Starlette's does.
+            scope["router"] = self.router
         if self.limits is not None:
             scope[LIMITS_KEY] = self.limits
+        if (refusal := refuse_hostile_headers(scope)) is not None:
+            await refusal(scope, receive, send)
+            return
         if self.middleware_stack is None:
             self.middleware_stack = self.build_middleware_stack()
         await self.middleware_stack(scope, receive, send)
 
-    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+    def add_middleware(
+        self, middleware_class: _MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
         if self.middleware_stack is not None:
             raise RuntimeError(
                 "Cannot add middleware after the application has started: the middleware "

@@ -4,23 +4,36 @@
 ``HTTPException`` first, then by the exception's class along its MRO (so a handler
 for ``Exception`` catches everything not handled more precisely). Out of the box it
 handles ``HTTPException`` (a plain-text response with the exception's status, detail
-and headers) and ``WebSocketException`` (closes the WebSocket with its code and
-reason). Unhandled exceptions propagate, to ``ServerErrorMiddleware`` for instance.
+and headers; on a WebSocket not accepted yet, the same response as a denial response)
+and ``WebSocketException`` (closes the WebSocket with its code and reason). Unhandled
+exceptions propagate, to ``ServerErrorMiddleware`` for instance.
+
+The handlers are also published in the scope under :data:`EXCEPTION_HANDLERS_SCOPE_KEY`
+(``"starlette.exception_handlers"``), with Starlette 1.10's contract: a pair
+``(handlers by exception class, handlers by status code)``. A router that honours the
+key (this project's ``request_response`` and ``websocket_session``, or Starlette's)
+applies them where the endpoint runs, so middleware around a route or a mount sees the
+handler's response, and the handler gets the endpoint's own ``Request``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from types import MethodType
 from typing import Any
 
 from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_core.websockets import WebSocket
+from asgi_core.websockets import WebSocket, WebSocketState
 from asgi_middleware._handlers import call_handler
 from asgi_responses import PlainTextResponse, Response
 
-__all__ = ["ExceptionHandler", "ExceptionMiddleware"]
+__all__ = ["EXCEPTION_HANDLERS_SCOPE_KEY", "ExceptionHandler", "ExceptionMiddleware"]
+
+EXCEPTION_HANDLERS_SCOPE_KEY = "starlette.exception_handlers"
+"""The scope key where :class:`ExceptionMiddleware` publishes its handlers (Starlette's
+key): ``(dict[exception class, handler], dict[status code, handler])``."""
 
 ExceptionHandler = Callable[[Any, Exception], "Response | Awaitable[Response | None] | None"]
 """``handler(request_or_websocket, exc)``, sync or async. For HTTP it returns the
@@ -28,6 +41,7 @@ response to send; for a WebSocket it answers the connection itself (usually by c
 it) and its return value is ignored."""
 
 _NO_BODY_STATUS = frozenset({204, 304})
+_OPEN = (WebSocketState.CONNECTING, WebSocketState.CONNECTED)
 
 
 class _SendTracker:
@@ -76,6 +90,9 @@ class ExceptionMiddleware:
             HTTPException: self.http_exception,
             WebSocketException: self.websocket_exception,
         }
+        # Published as is on every request: one scope store, no allocation. The pair
+        # holds the dicts themselves, so add_exception_handler() shows up in it.
+        self._published = (self._exception_handlers, self._status_handlers)
         for key, handler in (handlers or {}).items():
             self.add_exception_handler(key, handler)
 
@@ -107,10 +124,20 @@ class ExceptionMiddleware:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        scope_type = scope["type"]
+        if scope_type == "websocket":
+            await self._call_websocket(scope, receive, send)
+            return
+        if scope_type != "http":
             await self.app(scope, receive, send)
             return
 
+        if type(send) is MethodType and type(send.__self__) is _SendTracker:
+            # A ServerErrorMiddleware further out tracks this very send (what lies
+            # between passes it on as is): read its tracker instead of wrapping again.
+            await self._call_tracked(scope, receive, send.__self__)
+            return
+        scope[EXCEPTION_HANDLERS_SCOPE_KEY] = self._published
         response_started = False
 
         # A plain function handing back send's awaitable: no extra coroutine per message.
@@ -130,6 +157,7 @@ class ExceptionMiddleware:
 
     async def _call_tracked(self, scope: Scope, receive: Receive, tracker: _SendTracker) -> None:
         """:meth:`__call__` for an HTTP request whose ``send`` ``tracker`` already wraps."""
+        scope[EXCEPTION_HANDLERS_SCOPE_KEY] = self._published
         try:
             await self.app(scope, receive, tracker.track)
         except Exception as exc:
@@ -137,6 +165,35 @@ class ExceptionMiddleware:
             if handler is None:
                 raise
             await self._respond(handler, exc, tracker.started, scope, receive, tracker.track)
+
+    async def _call_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """:meth:`__call__` for a WebSocket: the handler's ``WebSocket`` knows how far
+        the app took the handshake (accepted, closed, denied)."""
+        scope[EXCEPTION_HANDLERS_SCOPE_KEY] = self._published
+        state = WebSocketState.CONNECTING
+
+        def tracked_send(message: Message) -> Awaitable[None]:
+            nonlocal state
+            message_type = message["type"]
+            if message_type == "websocket.accept":
+                state = WebSocketState.CONNECTED
+            elif message_type == "websocket.close":
+                state = WebSocketState.DISCONNECTED
+            elif message_type == "websocket.http.response.start":
+                state = WebSocketState.RESPONSE
+            return send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            handler = self._lookup(exc)
+            if handler is None:
+                raise
+            websocket = WebSocket(scope, receive, send)
+            websocket.application_state = state
+            response = await call_handler(handler, websocket, exc)
+            if response is not None:
+                await response(scope, receive, websocket.send)
 
     async def _respond(
         self,
@@ -147,37 +204,46 @@ class ExceptionMiddleware:
         receive: Receive,
         send: Send,
     ) -> None:
-        """Answer ``exc`` with ``handler`` (called while ``exc`` is being handled)."""
+        """Answer ``exc`` over HTTP with ``handler`` (called while ``exc`` is handled)."""
         if response_started:
             raise RuntimeError("Caught handled exception, but response already started.") from exc
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            response = await call_handler(handler, request, exc)
-            if response is None:
-                raise RuntimeError(
-                    f"The exception handler {handler!r} returned no response for {exc!r}."
-                ) from exc
-            await response(scope, receive, send)
-        else:
-            websocket = WebSocket(scope, receive, send)
-            await call_handler(handler, websocket, exc)
+        request = Request(scope, receive)
+        response = await call_handler(handler, request, exc)
+        if response is None:
+            raise RuntimeError(
+                f"The exception handler {handler!r} returned no response for {exc!r}."
+            ) from exc
+        await response(scope, receive, send)
 
     async def http_exception(self, request: HTTPConnection, exc: Exception) -> Response | None:
         """The default ``HTTPException`` handler (``request`` is the WebSocket for one).
 
         Over HTTP: the status code, the detail as plain text (no body for 204 and 304)
-        and the exception's headers. On a WebSocket: close it with code 1008 (policy
-        violation), which denies the handshake if it was not accepted yet.
+        and the exception's headers. On a WebSocket not accepted yet: that response as
+        the handshake's denial response when the server supports the
+        ``websocket.http.response`` extension, else a close with code 1008 (policy
+        violation), which the server answers with HTTP 403. On an accepted WebSocket: a
+        close with 1008. On one already closed or denied: nothing more to send.
         """
         assert isinstance(exc, HTTPException)
-        if isinstance(request, WebSocket):
-            await request.close(code=1008)
-            return None
         if exc.status_code in _NO_BODY_STATUS:
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+            response = Response(status_code=exc.status_code, headers=exc.headers)
+        else:
+            response = PlainTextResponse(
+                exc.detail, status_code=exc.status_code, headers=exc.headers
+            )
+        if not isinstance(request, WebSocket):
+            return response
+        state = request.application_state
+        if state is WebSocketState.CONNECTING:
+            await request.send_denial_response(response)
+        elif state is WebSocketState.CONNECTED:
+            await request.close(code=1008)
+        return None
 
     async def websocket_exception(self, websocket: WebSocket, exc: Exception) -> None:
-        """The default ``WebSocketException`` handler: close with its code and reason."""
+        """The default ``WebSocketException`` handler: close with its code and reason
+        (unless the WebSocket is closed or denied already)."""
         assert isinstance(exc, WebSocketException)
-        await websocket.close(code=exc.code, reason=exc.reason)
+        if websocket.application_state in _OPEN:
+            await websocket.close(code=exc.code, reason=exc.reason)
