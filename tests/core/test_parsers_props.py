@@ -24,7 +24,11 @@ _junk_text = st.lists(st.one_of(_SPECIAL, st.text(max_size=4)), max_size=40).map
 _junk_bytes = st.one_of(st.binary(max_size=200), _junk_text.map(lambda s: s.encode()))
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
     ),

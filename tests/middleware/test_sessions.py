@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from base64 import b64encode
@@ -248,10 +249,15 @@ def test_invalid_settings_are_refused(kwargs: dict[str, Any], message: str) -> N
         SessionMiddleware(session_app, **arguments)
 
 
-def test_missing_itsdangerous_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_itsdangerous_fails_the_import_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Where the application imports SessionMiddleware, before it serves anything
+    # (never a server that starts and answers every request with a 500).
     monkeypatch.setitem(sys.modules, "itsdangerous", None)
-    with pytest.raises(ImportError, match=r"asgi-middleware\[sessions\]"):
-        SessionMiddleware(session_app, "secret")
+    monkeypatch.delitem(sys.modules, "asgi_middleware.sessions")
+    with pytest.raises(ImportError, match=r'pip install "asgi-middleware\[sessions\]"'):
+        importlib.import_module("asgi_middleware.sessions")
 
 
 # --- Session: accessed / modified ---------------------------------------------------

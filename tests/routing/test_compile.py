@@ -202,13 +202,6 @@ def test_regex_parameter_errors() -> None:
         compile_path("/{x:re:a{2,1}}")
 
 
-def test_braces_that_are_not_parameters_are_literal() -> None:
-    regex, path_format, convertors = compile_path("/a{b-c}/{1x}/{x:int:y}/{")
-    assert convertors == {}
-    assert path_format == "/a{b-c}/{1x}/{x:int:y}/{"
-    assert regex.fullmatch("/a{b-c}/{1x}/{x:int:y}/{")
-
-
 def test_host_templates_ignore_the_port_and_case() -> None:
     regex, path_format, _ = compile_path("{sub}.example.org:8000")
     assert path_format == "{sub}.example.org:8000"

@@ -174,11 +174,24 @@ def json_depth(data: bytes) -> int:
     return deepest
 
 
+def _refuse_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's json reads them, JSON has none."""
+    raise ParseError(
+        f"The request body is not valid JSON: {name} is not a JSON value "
+        "(JSON has no NaN or Infinity)."
+    )
+
+
+# Built once: json.loads() with a keyword argument builds a decoder on every call.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def parse_json(body: bytes, *, max_depth: int) -> Any:
     """Decode a UTF-8 JSON document nested at most ``max_depth`` deep.
 
-    Raises :class:`ParseError` for an empty body, invalid UTF-8, invalid JSON or
-    too deep a nesting (checked before parsing).
+    Raises :class:`ParseError` for an empty body, invalid UTF-8, invalid JSON (also
+    ``NaN``, ``Infinity`` and ``-Infinity``, which Python's ``json`` accepts but JSON
+    does not have) or too deep a nesting (checked before parsing).
     """
     if not body or body.isspace():
         raise ParseError("The request body is empty; expected a JSON document.")
@@ -190,7 +203,9 @@ def parse_json(body: bytes, *, max_depth: int) -> Any:
     if body.count(b"[") + body.count(b"{") > max_depth and json_depth(body) > max_depth:
         raise ParseError(too_deep)
     try:
-        return json.loads(text)
+        return _JSON_DECODER.decode(text)
+    except ParseError:  # from _refuse_constant
+        raise
     except json.JSONDecodeError as exc:
         raise ParseError(
             f"The request body is not valid JSON: {exc.msg} "

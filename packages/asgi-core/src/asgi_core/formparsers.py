@@ -204,8 +204,8 @@ def _load_multipart() -> tuple[type[MultipartParser], type[Exception]]:
         from python_multipart.multipart import MultipartParser
     except ImportError:
         raise RuntimeError(
-            "Install asgi-core[forms] to parse forms: "
-            "multipart/form-data needs the python-multipart package."
+            "Install asgi-core[forms] to parse forms: multipart/form-data needs the "
+            'python-multipart package (pip install "asgi-core[forms]").'
         ) from None
     return MultipartParser, FormParserError
 

@@ -401,7 +401,8 @@ class Request(HTTPConnection[StateT]):
         ``HTTPException(415)``, so a JSON endpoint cannot be reached by a
         cross-site form post.
 
-        A body that is empty, not UTF-8, not JSON, or nested deeper than
+        A body that is empty, not UTF-8, not JSON (``NaN`` and ``Infinity``, which
+        Python's ``json`` reads, are not JSON), or nested deeper than
         ``max_json_depth`` gets ``HTTPException(400)``; nesting is checked before
         parsing, so hostile documents cost linear time and never recurse deeply.
         """

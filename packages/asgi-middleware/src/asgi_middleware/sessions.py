@@ -1,25 +1,30 @@
 """Signed-cookie sessions: ``scope["session"]`` is a dict kept in a cookie.
 
-Needs itsdangerous: ``pip install 'asgi-middleware[sessions]'``. The cookie holds
+Needs itsdangerous: ``pip install "asgi-middleware[sessions]"``. The cookie holds
 base64 JSON signed with a timestamp (the same format as Starlette's, so sessions
-survive a migration when the secret key is kept).
+survive a migration when the secret key is kept). Without itsdangerous, importing this
+module raises ``ImportError`` naming the extra: an application that uses sessions fails
+where it imports them, before it serves anything, never on its first request.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from base64 import b64decode, b64encode
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
+
+try:
+    import itsdangerous
+except ImportError:  # the extra is not installed
+    raise ImportError(
+        'SessionMiddleware needs itsdangerous: pip install "asgi-middleware[sessions]"'
+    ) from None
 
 from asgi_core.datastructures import Secret
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware._headers import add_vary
-
-if TYPE_CHECKING:
-    from itsdangerous import TimestampSigner
 
 __all__ = ["Session", "SessionMiddleware"]
 
@@ -29,15 +34,6 @@ _DOMAIN = re.compile(
     r"\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
 _SAME_SITE = ("lax", "strict", "none")
-
-
-def _itsdangerous() -> Any:
-    try:
-        return importlib.import_module("itsdangerous")
-    except ImportError:
-        raise ImportError(
-            "SessionMiddleware needs itsdangerous: pip install 'asgi-middleware[sessions]'"
-        ) from None
 
 
 def _cookie(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -214,7 +210,6 @@ class SessionMiddleware:
         domain: str | None = None,
         partitioned: bool = False,
     ) -> None:
-        itsdangerous = _itsdangerous()
         key = secret_key if isinstance(secret_key, bytes) else str(secret_key)
         if not key:
             raise ValueError("SessionMiddleware needs a non-empty secret_key")
@@ -229,8 +224,7 @@ class SessionMiddleware:
         if max_age is not None and max_age <= 0:
             raise ValueError("max_age must be a positive number of seconds, or None")
         self.app = app
-        self.signer: TimestampSigner = itsdangerous.TimestampSigner(key)
-        self._bad_data: type[Exception] = itsdangerous.BadData
+        self.signer = itsdangerous.TimestampSigner(key)
         self.session_cookie = session_cookie
         self.max_age = max_age
         self.path = path
@@ -254,7 +248,7 @@ class SessionMiddleware:
         try:
             payload = b64decode(self.signer.unsign(raw, max_age=self.max_age), validate=True)
             session = json.loads(payload)
-        except (self._bad_data, ValueError, RecursionError):
+        except (itsdangerous.BadData, ValueError, RecursionError):
             return {}, b""
         if not isinstance(session, dict):
             return {}, b""

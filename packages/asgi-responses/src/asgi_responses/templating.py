@@ -1,6 +1,8 @@
 """Jinja2Templates: render Jinja2 templates into HTML responses.
 
-Needs the ``templates`` extra: ``pip install "asgi-responses[templates]"``.
+Needs the ``templates`` extra: ``pip install "asgi-responses[templates]"``. Without
+it, importing this module raises ``ImportError`` naming the extra, where the
+application imports it, before it serves anything.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ try:
     import jinja2
 except ImportError as exc:  # the extra is not installed
     raise ImportError(
-        "Jinja2Templates needs jinja2: install it with pip install 'asgi-responses[templates]'"
+        'Jinja2Templates needs jinja2: pip install "asgi-responses[templates]"'
     ) from exc
 
 from asgi_core.background import BackgroundTask
@@ -104,13 +106,29 @@ class Jinja2Templates:
         media_type: str | None = None,
         background: BackgroundTask | None = None,
     ) -> HTMLResponse:
-        """Render template ``name`` with ``context`` (plus ``request``) as a response."""
+        """Render template ``name`` with ``context`` (plus ``request``) as a response.
+
+        The request comes first: the older ``TemplateResponse(name, {"request":
+        request})`` form raises ``TypeError`` saying how to write the call.
+        """
+        try:
+            template = self.get_template(name)
+        except Exception:
+            first: object = request  # the typed signature cannot see the old call form
+            second: object = name
+            if isinstance(first, str) and not isinstance(second, str):
+                raise TypeError(
+                    f"TemplateResponse() takes the request first: write "
+                    f"templates.TemplateResponse(request, {first!r}, context), not "
+                    f"TemplateResponse({first!r}, {{'request': request, ...}})."
+                ) from None
+            raise
         full_context = dict(context or {})
         full_context.setdefault("request", request)
         for processor in self.context_processors:
             full_context.update(processor(request))
         return _TemplateResponse(
-            self.get_template(name),
+            template,
             full_context,
             status_code=status_code,
             headers=headers,

@@ -1,8 +1,9 @@
 """Route templates: parsing ``/users/{id:int}`` into a regex, a format and index keys.
 
 Pure functions, no I/O. A template is literal text with parameters ``{name}``,
-``{name:type}`` or ``{name:re:PATTERN}``. A brace that does not open a well-formed
-parameter is literal text.
+``{name:type}`` or ``{name:re:PATTERN}``. A brace that is not part of a well-formed
+parameter (``/u/{id``, ``/u/id}``, ``/{1x}``) is an error, never literal text: such a
+route would never match what its author meant.
 """
 
 from __future__ import annotations
@@ -91,25 +92,46 @@ def _pattern_end(path: str, start: int) -> int:
     raise ValueError(f"Unterminated regular expression parameter in path {path!r}.")
 
 
+def _brace_error(path: str, index: int) -> ValueError:
+    """The error for a brace at ``index`` that is not part of a parameter."""
+    if path[index] == "}":
+        problem = f"the '}}' at index {index} closes no parameter"
+    else:
+        end = path.find("}", index)
+        if end < 0:
+            problem = f"the '{{' at index {index} is never closed"
+        else:
+            problem = f"{path[index : end + 1]!r} is not a parameter"
+    what = "path" if path.startswith("/") else "host"
+    return ValueError(
+        f"Invalid route {what} {path!r}: {problem}. Write a parameter as {{name}}, "
+        "{name:convertor} or {name:re:PATTERN}, the name made of ASCII letters, digits "
+        "and '_' (not starting with a digit)."
+    )
+
+
 def parse_template(path: str) -> list[_Token]:
-    """Split a template into literal strings and parameters (merging adjacent text)."""
+    """Split a template into literal strings and parameters (merging adjacent text).
+
+    Raises ``ValueError`` for a brace outside a well-formed parameter.
+    """
     tokens: list[_Token] = []
     literal: list[str] = []
     index = 0
     while index < len(path):
-        match = _PARAM_HEAD.match(path, index) if path[index] == "{" else None
+        char = path[index]
+        match = _PARAM_HEAD.match(path, index) if char == "{" else None
         if match is None:
-            literal.append(path[index])
+            if char == "{" or char == "}":
+                raise _brace_error(path, index)
+            literal.append(char)
             index += 1
             continue
         name, kind, closer = match.group(1, 2, 3)
         convertor: Convertor[Any]
         if closer == ":":
-            if kind != "re":
-                # "{name:type:" is not a parameter; read it as literal text.
-                literal.append(path[index])
-                index += 1
-                continue
+            if kind != "re":  # "{name:type:...}"
+                raise _brace_error(path, index)
             end = _pattern_end(path, match.end())
             pattern = path[match.end() : end]
             if not pattern:

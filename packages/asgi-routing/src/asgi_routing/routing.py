@@ -305,6 +305,40 @@ def _check_max_body_size(max_body_size: int | None) -> None:
         raise ValueError("max_body_size must be a non-negative number of bytes or None.")
 
 
+# Mistakes in a routing table are refused where the route is declared, naming it,
+# rather than becoming a route that never matches or a 500 on every request.
+
+
+def _check_callable(route: str, role: str, value: object, expected: str) -> None:
+    if callable(value):
+        return
+    hint = f" Pass the {role} itself (import it), not its name." if isinstance(value, str) else ""
+    raise TypeError(
+        f"{route}: the {role} must be {expected}, not {type(value).__name__} {value!r}.{hint}"
+    )
+
+
+def _method_set(route: str, methods: Iterable[str]) -> set[str]:
+    if isinstance(methods, str | bytes):
+        raise TypeError(
+            f"{route}: methods must be a list of method names, such as methods=[{methods!r}], "
+            f"not the string {methods!r} (a string would be read letter by letter)."
+        )
+    found: set[str] = set()
+    for method in methods:
+        if not isinstance(method, str):
+            raise TypeError(f"{route}: methods must hold method names (str), not {method!r}.")
+        found.add(method.upper())
+    return found
+
+
+def _compile_route(route: str, template: str) -> CompiledPath:
+    try:
+        return compile_template(template)
+    except ValueError as exc:
+        raise ValueError(f"{route}: {exc}") from None
+
+
 def _declares_more_than(scope: Scope, limit: object) -> bool:
     """Whether the request's ``Content-Length`` is above ``limit`` (not an ``int``:
     no limit). A missing or malformed length declares nothing."""
@@ -427,7 +461,9 @@ class Route(BaseRoute):
     ``HEAD`` is allowed wherever ``GET`` is. ``max_body_size`` is the request body
     limit for this route, in place of any limit set further out (the scope's
     ``MAX_BODY_SIZE_SCOPE_KEY``, see ``asgi_core.limits``): a ``Content-Length`` over the
-    limit in force is answered 413 before the endpoint runs.
+    limit in force is answered 413 before the endpoint runs. A string for ``methods``
+    (``"GET"``, not ``["GET"]``) or an endpoint that is not callable is a ``TypeError``,
+    and a malformed ``path`` a ``ValueError``, naming the route.
     """
 
     def __init__(
@@ -444,9 +480,14 @@ class Route(BaseRoute):
         if not path.startswith("/"):
             raise ValueError(f"Routed paths must start with '/': {path!r}.")
         _check_max_body_size(max_body_size)
+        route = f"Route({path!r})"
+        _check_callable(
+            route, "endpoint", endpoint, "a function of the request, an HTTPEndpoint or an ASGI app"
+        )
         self.path = path
         self.endpoint = endpoint
         self.name = get_name(endpoint) if name is None else name
+        route = f"Route({path!r}) of endpoint {get_name(endpoint)!r}"
         self.include_in_schema = include_in_schema
         self.max_body_size = max_body_size
         if _is_plain_function(endpoint):
@@ -460,11 +501,11 @@ class Route(BaseRoute):
             self.app = _BodyLimit(self.app, max_body_size, check=True)
         self.methods: set[str] | None = None
         if methods is not None:
-            self.methods = {method.upper() for method in methods}
+            self.methods = _method_set(route, methods)
             if "GET" in self.methods:
                 self.methods.add("HEAD")
         self._allow = ", ".join(sorted(self.methods or ()))
-        self._compiled = compile_template(path)
+        self._compiled = _compile_route(route, path)
         self._static = not self._compiled.convertors
         self.path_regex = self._compiled.regex
         self.path_format = self._compiled.format
@@ -575,12 +616,20 @@ class WebSocketRoute(BaseRoute):
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"Routed paths must start with '/': {path!r}.")
+        _check_callable(
+            f"WebSocketRoute({path!r})",
+            "endpoint",
+            endpoint,
+            "a function of the websocket, a WebSocketEndpoint or an ASGI app",
+        )
         self.path = path
         self.endpoint = endpoint
         self.name = get_name(endpoint) if name is None else name
         app: ASGIApp = websocket_session(endpoint) if _is_plain_function(endpoint) else endpoint
         self.app = _wrap(app, middleware)
-        self._compiled = compile_template(path)
+        self._compiled = _compile_route(
+            f"WebSocketRoute({path!r}) of endpoint {get_name(endpoint)!r}", path
+        )
         self.path_regex = self._compiled.regex
         self.path_format = self._compiled.format
         self.param_convertors: dict[str, Convertor[Any]] = self._compiled.convertors
@@ -644,6 +693,8 @@ class Mount(BaseRoute):
             raise ValueError(f"Routed paths must start with '/': {path!r}.")
         if app is None and routes is None:
             raise ValueError("Mount needs an 'app' or a list of 'routes'.")
+        if app is not None:
+            _check_callable(f"Mount({path!r})", "app", app, "an ASGI app")
         _check_max_body_size(max_body_size)
         self.path = path.rstrip("/")
         self.name = name
@@ -655,7 +706,7 @@ class Mount(BaseRoute):
             # The routes of a mounted router check the limit in force themselves.
             check = not _routes_of(self._base_app)
             self.app = _BodyLimit(self.app, max_body_size, check=check)
-        self._compiled = compile_template(self.path + "/{path:path}")
+        self._compiled = _compile_route(f"Mount({path!r})", self.path + "/{path:path}")
         self.path_regex = self._compiled.regex
         self.path_format = self._compiled.format
         self.param_convertors: dict[str, Convertor[Any]] = self._compiled.convertors
@@ -754,10 +805,11 @@ class Host(BaseRoute):
     def __init__(self, host: str, app: ASGIApp, name: str | None = None) -> None:
         if host.startswith("/"):
             raise ValueError(f"Host must not start with '/': {host!r}.")
+        _check_callable(f"Host({host!r})", "app", app, "an ASGI app")
         self.host = host
         self.app = app
         self.name = name
-        self._compiled = compile_template(host)
+        self._compiled = _compile_route(f"Host({host!r})", host)
         self.host_regex = self._compiled.regex
         self.host_format = self._compiled.format
         self.param_convertors: dict[str, Convertor[Any]] = self._compiled.convertors

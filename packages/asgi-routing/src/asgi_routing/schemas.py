@@ -1,6 +1,8 @@
 """OpenAPI schemas from endpoint docstrings (YAML), served as a YAML response.
 
-Needs PyYAML: ``pip install asgi-routing[schemas]``.
+Needs PyYAML: ``pip install "asgi-routing[schemas]"``. Without it,
+:class:`SchemaGenerator` raises ``ImportError`` naming the extra when it is created
+(at import time of the module that builds it), never on the first schema request.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _yaml() -> Any:
         import yaml
     except ImportError:
         raise ImportError(
-            "OpenAPI schemas need PyYAML: install it with 'pip install asgi-routing[schemas]'."
+            'OpenAPI schemas need PyYAML: pip install "asgi-routing[schemas]"'
         ) from None
     return yaml
 
@@ -124,6 +126,7 @@ class SchemaGenerator(BaseSchemaGenerator):
     """
 
     def __init__(self, base_schema: dict[str, Any]) -> None:
+        _yaml()  # a missing extra fails here, where the app is built, not per request
         self.base_schema = base_schema
 
     def get_schema(self, routes: Sequence[BaseRoute]) -> dict[str, Any]:
