@@ -173,9 +173,24 @@ class App:
         if (refusal := refuse_hostile_headers(scope)) is not None:
             await refusal(scope, receive, send)
             return
-        if self.middleware_stack is None:
-            self.middleware_stack = self.build_middleware_stack()
-        await self.middleware_stack(scope, receive, send)
+        stack = self.middleware_stack
+        if stack is None:
+            stack = await self._build_at_first_call(scope, receive, send)
+        await stack(scope, receive, send)
+
+    async def _build_at_first_call(self, scope: Scope, receive: Receive, send: Send) -> ASGIApp:
+        """Build the stack; a middleware that cannot be built (a missing extra, a wrong
+        argument) fails the lifespan startup with its message, so the server stops at
+        startup instead of answering every request with a 500."""
+        try:
+            self.middleware_stack = stack = self.build_middleware_stack()
+            return stack
+        except Exception as exc:
+            if scope["type"] == "lifespan":
+                await receive()  # lifespan.startup
+                message = f"the middleware stack could not be built: {exc!r}"
+                await send({"type": "lifespan.startup.failed", "message": message})
+            raise
 
     def add_middleware(
         self, middleware_class: _MiddlewareFactory[P], *args: P.args, **kwargs: P.kwargs
