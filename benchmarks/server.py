@@ -5,7 +5,11 @@
 
 One uvicorn worker per variant, each pinned to CPU 0 with taskset; wrk is pinned to
 CPU 1 (needs 2 cores). The variants are interleaved round by round; the table shows
-the median and min-max requests per second. Only 127.0.0.1 is ever contacted, every
+the median and min-max requests per second, and the server's CPU time per request:
+utime + stime of the uvicorn process (``/proc/<pid>/stat``) read before and after each
+wrk run, over the requests wrk completed. On a shared machine the CPU time per request
+is the steadier figure: other jobs take the core away, which lowers req/s but not it.
+Only 127.0.0.1 is ever contacted, every
 run is bounded in time, and every server is stopped at the end.
 Needs wrk (Debian: ``apt-get install -y wrk``) and taskset (util-linux).
 """
@@ -28,8 +32,18 @@ from workload import FRAMEWORKS, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _RPS = re.compile(r"Requests/sec:\s*([\d.]+)")
+_REQUESTS = re.compile(r"(\d+) requests in")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _ERRORS = re.compile(r"Non-2xx or 3xx responses:\s*(\d+)|Socket errors:.*")
-PATHS = {"plaintext": "/plaintext", "json": "/json"}
+PATHS = {"plaintext": "/plaintext", "json": "/json", "users": "/users/42"}
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far, from /proc/<pid>/stat (Linux)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    # fields[0] is the state (field 3); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def _free_port() -> int:
@@ -51,9 +65,10 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 
 @contextlib.contextmanager
-def _servers(frameworks: list[str], cpu: str) -> Iterator[dict[str, int]]:
+def _servers(frameworks: list[str], cpu: str) -> Iterator[dict[str, tuple[int, int]]]:
+    """Port and pid of one uvicorn per variant (taskset execs uvicorn: same pid)."""
     processes: list[subprocess.Popen[bytes]] = []
-    ports: dict[str, int] = {}
+    ports: dict[str, tuple[int, int]] = {}
     try:
         for name in frameworks:
             port = _free_port()
@@ -64,7 +79,7 @@ def _servers(frameworks: list[str], cpu: str) -> Iterator[dict[str, int]]:
             process = subprocess.Popen(command, cwd=HERE)
             processes.append(process)
             _wait_for(port, process)
-            ports[name] = port
+            ports[name] = (port, process.pid)
         yield ports
     finally:
         for process in processes:
@@ -77,17 +92,23 @@ def _servers(frameworks: list[str], cpu: str) -> Iterator[dict[str, int]]:
                 process.wait()
 
 
-def _wrk(cpu: str, port: int, path: str, duration: int, connections: int) -> float:
+def _wrk(
+    cpu: str, port: int, path: str, duration: int, connections: int, pid: int
+) -> tuple[float, float]:
+    """Requests per second, and the server's CPU microseconds per request."""
     command = ["taskset", "-c", cpu, "wrk", "-t1", f"-c{connections}", f"-d{duration}s"]
     command += [f"--timeout={max(2, duration)}s", f"http://127.0.0.1:{port}{path}"]
+    before = cpu_seconds(pid)
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    after = cpu_seconds(pid)
     match = _RPS.search(out)
-    if match is None:
+    requests = _REQUESTS.search(out)
+    if match is None or requests is None:
         raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
     errors = _ERRORS.search(out)
     if errors is not None:
         raise RuntimeError(f"wrk saw errors on {path}:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), (after - before) * 1e6 / max(1, int(requests.group(1)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,43 +127,51 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     frameworks = args.frameworks.split(",")
     cases = args.cases.split(",")
-    results: dict[tuple[str, str], list[float]] = {(f, c): [] for f in frameworks for c in cases}
-    with _servers(frameworks, args.server_cpu) as ports:
+    rps: dict[tuple[str, str], list[float]] = {(f, c): [] for f in frameworks for c in cases}
+    cpu: dict[tuple[str, str], list[float]] = {(f, c): [] for f in frameworks for c in cases}
+    with _servers(frameworks, args.server_cpu) as servers:
         for name in frameworks:  # warm-up, not recorded
+            port, pid = servers[name]
             for case in cases:
-                _wrk(args.client_cpu, ports[name], PATHS[case], 1, args.connections)
+                _wrk(args.client_cpu, port, PATHS[case], 1, args.connections, pid)
         for round_no in range(args.rounds):
             shift = round_no % len(frameworks)
             for case in cases:
                 for name in frameworks[shift:] + frameworks[:shift]:
-                    rps = _wrk(
-                        args.client_cpu, ports[name], PATHS[case], args.duration, args.connections
+                    port, pid = servers[name]
+                    r, c = _wrk(
+                        args.client_cpu, port, PATHS[case], args.duration, args.connections, pid
                     )
-                    results[name, case].append(rps)
+                    rps[name, case].append(r)
+                    cpu[name, case].append(c)
     print(machine())
     print(
         f"uvicorn (httptools, uvloop, 1 worker on CPU {args.server_cpu}), wrk -t1 "
         f"-c{args.connections} -d{args.duration:g}s on CPU {args.client_cpu}; "
-        f"requests/s, median (min-max) over {args.rounds} rounds"
+        f"median (min-max) over {args.rounds} rounds"
     )
-    print()
-    print("| path | " + " | ".join(frameworks) + " | ours/raw | ours/starlette |")
-    print("|---" * (len(frameworks) + 3) + "|")
-    for case in cases:
-        cells = []
-        for name in frameworks:
-            values = results[name, case]
-            cells.append(
-                f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
-            )
-        row = f"| {PATHS[case]} | " + " | ".join(cells)
-        for other in ("raw", "starlette"):
-            if "ours" in frameworks and other in frameworks:
-                ours = statistics.median(results["ours", case])
-                row += f" | {ours / statistics.median(results[other, case]):.2f}x"
-            else:
-                row += " | n/a"
-        print(row + " |")
+    others = [f for f in frameworks if f != "ours"] if "ours" in frameworks else []
+    for title, data, fmt in (
+        ("requests/s", rps, "{:,.0f}"),
+        ("server CPU us per request (utime+stime)", cpu, "{:.1f}"),
+    ):
+        print()
+        print(f"{title}:")
+        print()
+        print("| path | " + " | ".join(frameworks + [f"ours/{o}" for o in others]) + " |")
+        print("|---" * (len(frameworks) + len(others) + 1) + "|")
+        for case in cases:
+            cells = []
+            for name in frameworks:
+                values = data[name, case]
+                cells.append(
+                    fmt.format(statistics.median(values))
+                    + f" ({fmt.format(min(values))}-{fmt.format(max(values))})"
+                )
+            for other in others:
+                ours = statistics.median(data["ours", case])
+                cells.append(f"{ours / statistics.median(data[other, case]):.2f}x")
+            print(f"| {PATHS[case]} | " + " | ".join(cells) + " |")
     return 0
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from apps.common import (
-    BIG_TABLE,
     CORS_ORIGIN,
     FILE_PATH,
     JSON_PAYLOAD,
     PLAINTEXT,
     SESSION_SECRET,
-    SMALL_TABLE,
+    PassThrough,
+    Tables,
     route_paths,
+    series,
 )
 from asgi_app import (
     App,
@@ -42,7 +43,7 @@ async def user(request: Request) -> JSONResponse:
 
 async def form(request: Request) -> PlainTextResponse:
     data = await request.form()
-    return PlainTextResponse(f"{data['name']}:{data['age']}")
+    return PlainTextResponse(f"{data['name']}:{data['age']}:{data['city']}")
 
 
 async def file(request: Request) -> FileResponse:
@@ -51,6 +52,13 @@ async def file(request: Request) -> FileResponse:
 
 def _table(count: int) -> App:
     return App(routes=[Route(path, plaintext) for path in route_paths(count)])
+
+
+def _layers(count: int) -> App:
+    return App(
+        routes=[Route("/plaintext", plaintext)],
+        middleware=[Middleware(PassThrough)] * count,
+    )
 
 
 app = App(
@@ -72,9 +80,7 @@ middleware = App(
     ],
 )
 
-APPS = {
-    "main": app,
-    "routes1000": _table(BIG_TABLE),
-    "routes10": _table(SMALL_TABLE),
-    "middleware": middleware,
-}
+APPS = Tables(
+    {"main": app, "middleware": middleware},
+    series(_table, _layers),
+)

@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from apps.common import (
-    BIG_TABLE,
     CORS_ORIGIN,
     FILE_PATH,
     JSON_PAYLOAD,
     PLAINTEXT,
-    SMALL_TABLE,
+    PassThrough,
+    Tables,
+    series,
 )
 
 Scope = MutableMapping[str, Any]
@@ -83,7 +84,8 @@ async def form(scope: Scope, receive: Receive, send: Send) -> None:
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     fields = dict(parse_qsl(b"".join(chunks).decode("latin-1")))
-    await _reply(send, f"{fields['name']}:{fields['age']}".encode(), _TEXT)
+    reply = f"{fields['name']}:{fields['age']}:{fields['city']}"
+    await _reply(send, reply.encode(), _TEXT)
 
 
 async def file(scope: Scope, receive: Receive, send: Send) -> None:
@@ -167,9 +169,25 @@ async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-APPS: dict[str, Handler] = {
-    "main": app,
-    "routes1000": _table(BIG_TABLE),
-    "routes10": _table(SMALL_TABLE),
-    "middleware": middleware,
-}
+async def plaintext_only(scope: Scope, receive: Receive, send: Send) -> None:
+    """GET /plaintext and nothing else: the core of the layering series."""
+    if scope["type"] != "http":
+        await _lifespan(receive, send)
+        return
+    if scope["path"] == "/plaintext":
+        await _reply(send, PLAINTEXT, _TEXT)
+        return
+    await _not_found(send)
+
+
+def _layers(count: int) -> Handler:
+    handler: Handler = plaintext_only
+    for _ in range(count):
+        handler = PassThrough(handler)
+    return handler
+
+
+APPS = Tables(
+    {"main": app, "middleware": middleware},
+    series(_table, _layers),
+)
