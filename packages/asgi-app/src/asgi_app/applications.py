@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import inspect
 import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from asgi_app._lifespan import guard_lifespan_state
 from asgi_core.datastructures import State, URLPath
 from asgi_core.exceptions import ASGIDeprecationWarning
-from asgi_core.limits import LIMITS_KEY, RequestLimits, refuse_hostile_headers
+from asgi_core.limits import DEFAULT_LIMITS, LIMITS_KEY, RequestLimits, refuse_hostile_headers
 from asgi_core.types import ASGIApp, Lifespan, Receive, Scope, Send
 from asgi_middleware import Middleware
 from asgi_middleware.body_limit import RequestBodyLimitMiddleware
@@ -64,6 +66,23 @@ def _context_manager_lifespan(lifespan: Lifespan[Any]) -> Lifespan[Any]:
     return lifespan
 
 
+class _ForWebSockets:
+    """Route WebSocket handshakes through ``guard_class(app, allow_origins=...)`` and hand
+    every other scope straight on: the inner app's own awaitable is returned, so an HTTP
+    request pays one plain call here, not a coroutine. Only ever inside App's stack
+    (a server would take an object whose ``__call__`` is not a coroutine function for an
+    ASGI2 app)."""
+
+    def __init__(self, app: ASGIApp, guard_class: Any, allow_origins: Any) -> None:
+        self.app = app
+        self.guard: ASGIApp = guard_class(app, allow_origins=allow_origins)
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "websocket":
+            return self.guard(scope, receive, send)
+        return self.app(scope, receive, send)
+
+
 class App:
     """An ASGI application: routes, middleware, exception handlers and a lifespan.
 
@@ -85,7 +104,8 @@ class App:
     and ``max_header_size``: 431; more than one ``Host``: 400). WebSocket handshakes
     from another site are refused (403) unless ``websocket_origins`` lists their
     origin (``None``, the default: same-origin only; ``["*"]``: any origin), by a
-    ``WebSocketOriginMiddleware`` after the user's middleware. ``allowed_hosts``
+    ``WebSocketOriginMiddleware`` after the user's middleware (innermost, so that an
+    HTTP request passes it at the cost of one plain call). ``allowed_hosts``
     (for example ``["example.com", "*.example.com"]``) adds ``TrustedHostMiddleware``
     there too, so that ``url_for`` and redirects never use a ``Host`` the app does
     not serve.
@@ -137,10 +157,13 @@ class App:
         stack += self.user_middleware
         if self.allowed_hosts is not None:
             stack.append(Middleware(TrustedHostMiddleware, allowed_hosts=self.allowed_hosts))
-        stack.append(Middleware(WebSocketOriginMiddleware, allow_origins=self.websocket_origins))
         if self.csrf:
             stack.append((CSRFConfig() if self.csrf is True else self.csrf).middleware())
         stack.append(Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug))
+        # Innermost (still after the user's middleware, so proxy headers apply first): an
+        # HTTP request passes it without a coroutine of its own, and ServerError- and
+        # ExceptionMiddleware stay adjacent, sharing one send tracker.
+        stack.append(Middleware(_ForWebSockets, WebSocketOriginMiddleware, self.websocket_origins))
         router = self.router
         # A stock Router's __call__ only forwards to its own stack: go there directly.
         app: ASGIApp = (
@@ -170,9 +193,19 @@ class App:
             scope["router"] = self.router
         if self.limits is not None:
             scope[LIMITS_KEY] = self.limits
-        if (refusal := refuse_hostile_headers(scope)) is not None:
-            await refusal(scope, receive, send)
-            return
+        headers = scope.get("headers")
+        if headers:
+            # The cheap test (C-level passes, no Python loop) of RequestLimits' header
+            # limits; refuse_hostile_headers() decides when it fails.
+            limits = self.limits or DEFAULT_LIMITS
+            if (
+                type(headers) is not list
+                or len(headers) > limits.max_headers
+                or sum(map(len, chain.from_iterable(headers))) > limits.max_header_size
+                or list(map(itemgetter(0), headers)).count(b"host") > 1
+            ) and (refusal := refuse_hostile_headers(scope)) is not None:
+                await refusal(scope, receive, send)
+                return
         stack = self.middleware_stack
         if stack is None:
             stack = await self._build_at_first_call(scope, receive, send)
