@@ -26,6 +26,9 @@ from asgi_routing import BaseRoute, Router
 
 __all__ = ["App", "AppType", "P"]
 
+_from_iterable = chain.from_iterable
+_name = itemgetter(0)
+
 AppType = TypeVar("AppType", bound="App")
 """The type of the application a lifespan is given (a subclass of :class:`App`)."""
 
@@ -191,21 +194,26 @@ class App:
         if "router" not in scope:
             # url_for() works before routing (in middleware), as Starlette's does.
             scope["router"] = self.router
-        if self.limits is not None:
-            scope[LIMITS_KEY] = self.limits
+        limits = self.limits
+        if limits is None:
+            limits = DEFAULT_LIMITS
+        else:
+            scope[LIMITS_KEY] = limits
         headers = scope.get("headers")
-        if headers:
-            # The cheap test (C-level passes, no Python loop) of RequestLimits' header
-            # limits; refuse_hostile_headers() decides when it fails.
-            limits = self.limits or DEFAULT_LIMITS
-            if (
+        # The cheap test (C-level passes, no Python loop) of RequestLimits' header limits;
+        # refuse_hostile_headers() decides when it fails.
+        if (
+            headers
+            and (
                 type(headers) is not list
                 or len(headers) > limits.max_headers
-                or sum(map(len, chain.from_iterable(headers))) > limits.max_header_size
-                or list(map(itemgetter(0), headers)).count(b"host") > 1
-            ) and (refusal := refuse_hostile_headers(scope)) is not None:
-                await refusal(scope, receive, send)
-                return
+                or sum(map(len, _from_iterable(headers))) > limits.max_header_size
+                or list(map(_name, headers)).count(b"host") > 1
+            )
+            and (refusal := refuse_hostile_headers(scope)) is not None
+        ):
+            await refusal(scope, receive, send)
+            return
         stack = self.middleware_stack
         if stack is None:
             stack = await self._build_at_first_call(scope, receive, send)
