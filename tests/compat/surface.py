@@ -16,44 +16,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-# Starlette module -> the module that stands for it here (docs/migration.md, CONTRIBUTING.md)
-MODULES: dict[str, str] = {
-    "starlette.applications": "asgi_app.applications",
-    "starlette.authentication": "asgi_middleware.authentication",
-    "starlette.background": "asgi_core.background",
-    "starlette.concurrency": "asgi_core.concurrency",
-    "starlette.config": "asgi_core.config",
-    "starlette.convertors": "asgi_routing.convertors",
-    "starlette.datastructures": "asgi_core.datastructures",
-    "starlette.endpoints": "asgi_routing.endpoints",
-    "starlette.exceptions": "asgi_core.exceptions",
-    "starlette.formparsers": "asgi_core.formparsers",
-    "starlette.middleware": "asgi_middleware",
-    "starlette.middleware.authentication": "asgi_middleware.authentication",
-    "starlette.middleware.base": "asgi_middleware.base",
-    "starlette.middleware.body_limit": "asgi_middleware.body_limit",
-    "starlette.middleware.cors": "asgi_middleware.cors",
-    "starlette.middleware.errors": "asgi_middleware.errors",
-    "starlette.middleware.exceptions": "asgi_middleware.exceptions",
-    "starlette.middleware.gzip": "asgi_middleware.gzip",
-    "starlette.middleware.httpsredirect": "asgi_middleware.httpsredirect",
-    "starlette.middleware.opentelemetry": "asgi_middleware.opentelemetry",
-    "starlette.middleware.sessions": "asgi_middleware.sessions",
-    "starlette.middleware.trustedhost": "asgi_middleware.trustedhost",
-    "starlette.middleware.wsgi": "asgi_middleware.wsgi",
-    "starlette.requests": "asgi_core.requests",
-    "starlette.responses": "asgi_responses.responses",
-    "starlette.routing": "asgi_routing.routing",
-    "starlette.schemas": "asgi_routing.schemas",
-    "starlette.staticfiles": "asgi_responses.staticfiles",
-    "starlette.status": "asgi_core.status",
-    "starlette.templating": "asgi_responses.templating",
-    "starlette.testclient": "asgi_testkit.testclient",
-    "starlette.types": "asgi_core.types",
-    "starlette.websockets": "asgi_core.websockets",
-}
-# Names that change on purpose everywhere they appear (Starlette's name -> ours).
-RENAMED = {"Starlette": "App"}
+from asgi_app import migrate
+
+# Starlette module -> the module that stands for it here, and the names renamed on
+# purpose: one table, the migration tool's (docs/migration.md, CONTRIBUTING.md).
+MODULES: dict[str, str] = migrate.MODULES
+RENAMED: dict[str, str] = migrate.RENAMED
 # Dunder members compared besides public ones.
 DUNDERS = ("__init__", "__call__")
 
