@@ -13,18 +13,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from frameworks import namespace
 
 from asgi_testkit import TestClient
 
 Build = Callable[[SimpleNamespace], Any]
 Request = tuple[str, str, dict[str, Any]]  # method, url, httpx keyword arguments
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def exchange(

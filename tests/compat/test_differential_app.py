@@ -16,11 +16,6 @@ import pytest
 from test_differential import assert_same, get
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def post(url: str, **kwargs: Any) -> tuple[str, str, dict[str, Any]]:
     return ("POST", url, kwargs)
 

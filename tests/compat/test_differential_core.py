@@ -14,17 +14,11 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from test_differential import assert_same, exchange, get
 
 BOUNDARY = "----core17"
 MULTIPART = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
 URLENCODED = {"content-type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def multipart(*fields: tuple[str, bytes]) -> bytes:

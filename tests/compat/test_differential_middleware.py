@@ -27,11 +27,6 @@ EXTRA = {
 }
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def extra(fw: SimpleNamespace, name: str) -> Any:
     module = EXTRA[name][0 if fw.name == "starlette" else 1]
     return getattr(importlib.import_module(module), name)

@@ -17,11 +17,9 @@ from typing import Any
 
 import pytest
 from frameworks import namespace
-from test_differential import assert_same, backend, get
+from test_differential import assert_same, get
 
 from asgi_testkit import TestClient
-
-__all__ = ["backend"]  # the fixture, shared with test_differential.py
 
 
 def without_validators(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from test_differential import assert_same, backend, get
-
-__all__ = ["backend"]  # the fixture, shared with test_differential.py
+from test_differential import assert_same, get
 
 UUID_FORMS = [
     "550e8400-e29b-41d4-a716-446655440000",
