@@ -33,6 +33,7 @@ SUITES: list[tuple[str, str | None]] = [
     ("compat", None),
     ("tooling", None),
     ("observability", None),
+    ("docs", None),
     ("integration", None),
 ]
 
