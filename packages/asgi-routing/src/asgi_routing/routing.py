@@ -189,9 +189,23 @@ def request_response(
         # What sending the response raises goes out to the application's
         # ExceptionMiddleware, which knows whether the response started: nothing to
         # track here, so the happy path costs nothing.
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        except TypeError:
+            if callable(response):
+                raise
+            raise TypeError(_not_a_response(func, response)) from None
 
     return app
+
+
+def _not_a_response(func: Callable[..., Any], returned: object) -> str:
+    name = getattr(func, "__qualname__", None) or type(func).__qualname__
+    return (
+        f"The endpoint {name!r} returned {type(returned).__name__} instead of a response: "
+        "return a Response, for example JSONResponse(data) for a dict or "
+        "Response(status_code=204) for nothing."
+    )
 
 
 def websocket_session(func: Callable[[WebSocket], Awaitable[None]]) -> ASGIApp:
