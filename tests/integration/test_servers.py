@@ -194,6 +194,13 @@ def test_gunicorn_with_uvicorn_workers() -> None:
                "-w", "2", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5"]  # fmt: skip
     with _started(command, f"http://127.0.0.1:{port}/api/items") as (url, process):
         assert httpx.get(url).json()[0]["name"] == "Keyboard"
+        # The first worker answers as soon as it is up; give the second one time to boot
+        # (bounded): until both have answered, or 15 s.
+        workers: set[str] = set()
+        deadline = time.monotonic() + 15
+        while len(workers) < 2 and time.monotonic() < deadline:
+            workers.add(httpx.get(url).headers["x-demo-worker"])
+            time.sleep(0.1)
     output = process.stdout.read() if process.stdout else ""
     assert output.count("Application startup complete") == 2, output
     assert "Traceback" not in output
