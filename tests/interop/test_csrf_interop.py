@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from contextlib import aclosing
 from typing import Any
 
-import django
 import jinja2
 import pytest
-from django.conf import settings
 from fastapi import FastAPI, Form
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -158,17 +156,6 @@ async def test_starlette_templates_get_the_token_field() -> None:
 
 # --- Django -------------------------------------------------------------------------
 
-if not settings.configured:  # the first interop module imported configures Django
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="interop-only",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[],
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-    )
-    django.setup()
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402

@@ -13,10 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import Any
 
-import django
 import itsdangerous
 import pytest
-from django.conf import settings
 from fastapi import FastAPI
 from pydantic import BaseModel
 from starlette.applications import Starlette
@@ -267,17 +265,6 @@ async def test_fastapi_stack() -> None:
 
 # --- Django ------------------------------------------------------------------------
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="interop-only",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[],
-        INSTALLED_APPS=[],
-        USE_TZ=True,
-    )
-    django.setup()
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
