@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 from typing import Any
 
@@ -217,6 +218,31 @@ async def test_error_raised_while_handling_a_send_failure_is_quiet() -> None:
     result, send = recorder(BrokenPipeError())
     await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), send)
     assert result.messages == []
+
+
+class CallableSend:
+    """A send that is an object with an async ``__call__`` (the client is gone)."""
+
+    async def __call__(self, message: Any) -> None:
+        raise ConnectionResetError("gone")
+
+
+async def test_oserror_from_a_callable_object_send_is_quiet() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), CallableSend())
+
+
+async def test_oserror_from_a_send_without_python_code_is_reraised() -> None:
+    # functools.partial runs no Python frame of its own: the failure cannot be told
+    # from the traceback, so it is reported as an error (as Starlette reports it).
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    send = functools.partial(CallableSend().__call__)
+    with pytest.raises(ConnectionResetError):
+        await ServerErrorMiddleware(app)(make_scope(path="/boom"), body_receive(b""), send)
 
 
 async def test_oserror_not_from_send_is_an_error() -> None:

@@ -288,11 +288,8 @@ def passing_on(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def test_behind_server_error_middleware_the_outer_send_tracker_is_shared() -> None:
-    sends: list[Any] = []
-
+async def test_behind_server_error_middleware_with_a_layer_between() -> None:
     async def handled(scope: Scope, receive: Receive, send: Send) -> None:
-        sends.append(send)
         raise HTTPException(404)
 
     async def late(scope: Scope, receive: Receive, send: Send) -> None:
@@ -302,7 +299,6 @@ async def test_behind_server_error_middleware_the_outer_send_tracker_is_shared()
     app = ServerErrorMiddleware(passing_on(ExceptionMiddleware(handled)))
     result = await run(app, body=b"")
     assert (result.status, result.body) == (404, b"Not Found")
-    assert type(sends[0].__self__).__name__ == "_SendTracker"
 
     result, send = recorder()
     app = ServerErrorMiddleware(passing_on(ExceptionMiddleware(late)))

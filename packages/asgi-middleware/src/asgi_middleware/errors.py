@@ -19,12 +19,13 @@ import inspect
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
-from types import TracebackType
+from types import CodeType, TracebackType
+from typing import Any
 
 from asgi_core.requests import ClientDisconnect, Request
-from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware._handlers import call_handler
-from asgi_middleware.exceptions import ExceptionMiddleware, _SendTracker
+from asgi_middleware.exceptions import EXCEPTION_HANDLERS_SCOPE_KEY, ExceptionMiddleware
 from asgi_responses import HTMLResponse, PlainTextResponse, Response
 
 __all__ = ["ServerErrorMiddleware"]
@@ -70,22 +71,35 @@ class ServerErrorMiddleware:
             await self.app(scope, receive, send)
             return
 
-        tracker = _SendTracker(send)
+        response_started = False
+
+        # A plain function handing back send's awaitable: no coroutine per message.
+        def tracked_send(message: Message) -> Awaitable[None]:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            return send(message)
+
         app = self.app
         try:
             if type(app) is ExceptionMiddleware:
-                # Share one send wrapper with the ExceptionMiddleware right inside.
-                await app._call_tracked(scope, receive, tracker)
+                # The ExceptionMiddleware right inside (as App stacks them), run in this
+                # frame: one coroutine and one send wrapper less per request.
+                scope[EXCEPTION_HANDLERS_SCOPE_KEY] = app._published
+                try:
+                    await app.app(scope, receive, tracked_send)
+                except Exception as exc:
+                    handler = app._lookup(exc)
+                    if handler is None:
+                        raise
+                    await app._respond(handler, exc, response_started, scope, receive, tracked_send)
             else:
-                await app(scope, receive, tracker.track)
+                await app(scope, receive, tracked_send)
         except Exception as exc:
-            send_failed = tracker.failed
-            if isinstance(exc, ClientDisconnect) or (
-                send_failed is not None and _caused_by(exc, send_failed)
-            ):
+            if isinstance(exc, ClientDisconnect) or _raised_by(send, exc):
                 logger.debug("client disconnected: %r", exc)
                 return
-            started = tracker.started
+            started = response_started
             if self.handler is not None and not self.debug:
                 # Called even when the response is out (a background task failed):
                 # the handler is where applications report errors.
@@ -112,14 +126,43 @@ class ServerErrorMiddleware:
         return PlainTextResponse("Internal Server Error", status_code=500)
 
 
-def _caused_by(exc: BaseException, cause: BaseException) -> bool:
-    """Whether ``exc`` is ``cause`` or was raised while handling it (or from it)."""
+def _code_of(send: Send) -> CodeType | None:
+    """The code object of the Python function that runs when ``send`` is called (a
+    function, a bound method, an object with a Python ``__call__``), else ``None``."""
+    func: Any = getattr(send, "__func__", send)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        # An object whose class (or a base) defines __call__ in Python.
+        call = next(
+            (cls.__dict__["__call__"] for cls in type(send).__mro__ if "__call__" in cls.__dict__),
+            None,
+        )
+        code = getattr(call, "__code__", None)
+    return code if isinstance(code, CodeType) else None
+
+
+def _raised_by(send: Send, exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised from or while handling, an ``OSError`` that
+    ``send`` raised (ASGI 2.4: the client went away).
+
+    Told from the traceback, on the error path only, so that ``send`` needs no wrapper
+    of its own on every request: the ``OSError`` passed through a frame of ``send``'s
+    code. A ``send`` implemented in C has no such frame; its ``OSError`` is then
+    reported like any other error (re-raised, as Starlette does).
+    """
+    code = _code_of(send)
+    if code is None:
+        return False
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if current is cause:
-            return True
         seen.add(id(current))
+        if isinstance(current, OSError):
+            tb = current.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code is code:
+                    return True
+                tb = tb.tb_next
         current = current.__cause__ or current.__context__
     return False
 

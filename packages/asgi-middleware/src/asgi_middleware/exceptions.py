@@ -19,7 +19,6 @@ handler's response, and the handler gets the endpoint's own ``Request``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from types import MethodType
 from typing import Any
 
 from asgi_core.exceptions import HTTPException, WebSocketException
@@ -42,32 +41,6 @@ it) and its return value is ignored."""
 
 _NO_BODY_STATUS = frozenset({204, 304})
 _OPEN = (WebSocketState.CONNECTING, WebSocketState.CONNECTED)
-
-
-class _SendTracker:
-    """``send`` wrapped to remember whether the response started and what ``OSError``
-    it raised (a client that went away).
-
-    :class:`~asgi_middleware.errors.ServerErrorMiddleware` makes one per request; an
-    :class:`ExceptionMiddleware` right inside it reads the same tracker instead of
-    wrapping ``send`` a second time.
-    """
-
-    __slots__ = ("failed", "send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
-        self.failed: OSError | None = None
-
-    async def track(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        try:
-            await self.send(message)
-        except OSError as exc:
-            self.failed = exc
-            raise
 
 
 class ExceptionMiddleware:
@@ -132,11 +105,6 @@ class ExceptionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        if type(send) is MethodType and type(send.__self__) is _SendTracker:
-            # A ServerErrorMiddleware further out tracks this very send (what lies
-            # between passes it on as is): read its tracker instead of wrapping again.
-            await self._call_tracked(scope, receive, send.__self__)
-            return
         scope[EXCEPTION_HANDLERS_SCOPE_KEY] = self._published
         response_started = False
 
@@ -154,17 +122,6 @@ class ExceptionMiddleware:
             if handler is None:
                 raise
             await self._respond(handler, exc, response_started, scope, receive, send)
-
-    async def _call_tracked(self, scope: Scope, receive: Receive, tracker: _SendTracker) -> None:
-        """:meth:`__call__` for an HTTP request whose ``send`` ``tracker`` already wraps."""
-        scope[EXCEPTION_HANDLERS_SCOPE_KEY] = self._published
-        try:
-            await self.app(scope, receive, tracker.track)
-        except Exception as exc:
-            handler = self._lookup(exc)
-            if handler is None:
-                raise
-            await self._respond(handler, exc, tracker.started, scope, receive, tracker.track)
 
     async def _call_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """:meth:`__call__` for a WebSocket: the handler's ``WebSocket`` knows how far
