@@ -720,3 +720,30 @@ async def test_root_path_that_is_not_a_segment_prefix() -> None:
 async def test_redirect_candidates_that_do_not_match() -> None:
     app = Router([PrefixRoute("/zzz", Echo("z")), Route("/b", Echo("b"))])
     assert (await run(app, "GET", "/a")).status == 404
+
+
+async def test_router_app_can_be_awaited_directly() -> None:
+    # Router.app is public (Starlette's): it routes without the router's middleware.
+    async def hello(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    router = Router([Route("/", hello)])
+    result = await run(router.app)
+    assert (result.status, result.text) == (200, "hello")
+    assert (await run(router.app, path="/missing")).status == 404
+
+
+async def test_a_router_subclass_overriding_app_is_used() -> None:
+    seen: list[str] = []
+
+    class LoggingRouter(Router):
+        async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["path"])
+            await super().app(scope, receive, send)
+
+    async def hello(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    router = LoggingRouter([Route("/", hello)])
+    assert (await run(router)).text == "hello"
+    assert seen == ["/"]

@@ -996,7 +996,9 @@ class Router:
         self.lifespan_context: LifespanContext | None = (
             None if lifespan is None else make_lifespan_context(lifespan)
         )
-        self.middleware_stack: ASGIApp = _wrap(self.app, middleware)
+        # A stock app() only awaits _dispatch(): without middleware, skip its coroutine.
+        app = self._dispatch if type(self).app is Router.app else self.app
+        self.middleware_stack: ASGIApp = _wrap(app, middleware)
         if max_body_size is not None:
             # Its routes check the limit in force (theirs or this one) themselves.
             self.middleware_stack = _BodyLimit(self.middleware_stack, max_body_size, check=False)
@@ -1027,6 +1029,13 @@ class Router:
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route one connection (the router without its middleware)."""
+        await self._dispatch(scope, receive, send)
+
+    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """:meth:`app` without a coroutine of its own: route ``scope`` here, then hand
+        back the awaitable of the app that answers it (a route, 405, a redirect, the
+        default). Without router middleware, this is the router's ``middleware_stack``,
+        so a request pays one plain call for routing."""
         if "router" not in scope:
             scope["router"] = self
         routes = self._routes
@@ -1038,8 +1047,7 @@ class Router:
         elif scope_type == "websocket":
             index, fast = self._websocket_index, self._websocket_fast
         elif scope_type == "lifespan":
-            await self.lifespan(scope, receive, send)
-            return
+            return self.lifespan(scope, receive, send)
         else:
             raise RuntimeError(f"Router cannot handle ASGI scope type {scope_type!r}.")
         route_path = _get_route_path(scope) if scope.get("root_path") else scope["path"]
@@ -1050,28 +1058,24 @@ class Router:
             if fast_route is not None:
                 app = fast_route._fast_match(route_path, scope)
                 if app is not None:
-                    await app(scope, receive, send)
-                    return
+                    return app(scope, receive, send)
             route = routes[position]
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope.update(child_scope)
-                await route.handle(scope, receive, send)
-                return
+                return route.handle(scope, receive, send)
             if match is Match.PARTIAL:
                 if partials is None:
                     partials, partial_scope = [route], child_scope
                 else:
                     partials.append(route)
         if partials is not None:
-            await self._partial(partials, partial_scope or {}, scope, receive, send)
-            return
+            return self._partial(partials, partial_scope or {}, scope, receive, send)
         if scope_type == "http" and route_path != "/":
             location = self._redirect_location(scope, route_path, index)
             if location is not None:
-                await RedirectResponse(url=location)(scope, receive, send)
-                return
-        await self.default(scope, receive, send)
+                return RedirectResponse(url=location)(scope, receive, send)
+        return self.default(scope, receive, send)
 
     async def _partial(
         self,
