@@ -6,7 +6,7 @@ import contextlib
 import inspect
 import warnings
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from asgi_app._lifespan import guard_lifespan_state
 from asgi_core.datastructures import State, URLPath
@@ -21,12 +21,14 @@ from asgi_core.limits import (
 from asgi_core.types import ASGIApp, Lifespan, Receive, Scope, Send
 from asgi_middleware import Middleware
 from asgi_middleware.body_limit import RequestBodyLimitMiddleware
-from asgi_middleware.csrf import CSRFConfig
 from asgi_middleware.errors import ServerErrorMiddleware
 from asgi_middleware.exceptions import ExceptionMiddleware
 from asgi_middleware.trustedhost import TrustedHostMiddleware
 from asgi_middleware.websocket_origin import WebSocketOriginMiddleware
 from asgi_routing import BaseRoute, Router
+
+if TYPE_CHECKING:
+    from asgi_middleware.csrf import CSRFConfig
 
 __all__ = ["App", "AppType", "P"]
 
@@ -162,6 +164,9 @@ class App:
         if self.allowed_hosts is not None:
             stack.append(Middleware(TrustedHostMiddleware, allowed_hosts=self.allowed_hosts))
         if self.csrf:
+            # Opt-in: its module (and its regexes) loads only for an app that asks for it.
+            from asgi_middleware.csrf import CSRFConfig
+
             stack.append((CSRFConfig() if self.csrf is True else self.csrf).middleware())
         stack.append(Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug))
         # Innermost (still after the user's middleware, so proxy headers apply first): an

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from asgi_core.background import BackgroundTask
 from asgi_core.types import Send
 from asgi_responses.responses import StreamingResponse
+
+if TYPE_CHECKING:  # anyio's streams are imported on first use, not with the package
+    from anyio.streams.memory import MemoryObjectReceiveStream
 
 __all__ = ["EventSourceResponse", "ServerSentEvent"]
 
