@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import sys
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,13 @@ _PARAM_HEAD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*
 _PORT = re.compile(r":[0-9]*$")
 _IDENTITY = (StringConvertor, PathConvertor, RegexConvertor)
 _TRUSTED = (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
+# The built-in convertors whose convert() is exactly this callable on what their regex
+# admits (ASCII digits, a plain decimal, a UUID): the router calls it directly.
+_DIRECT: dict[type[Convertor[Any]], Callable[[str], Any]] = {
+    IntegerConvertor: int,
+    FloatConvertor: float,
+    UUIDConvertor: uuid.UUID,
+}
 
 MAX_SEGMENT_LENGTH = 1024
 """Longest path segment (or host) matched against a segment holding two parameters
@@ -256,8 +265,9 @@ class CompiledPath:
     """``(is_param, text)`` pieces, to render a URL without re-parsing."""
     slash_checked: tuple[str, ...]
     """Parameters whose matched value must not contain ``/`` (untrusted convertors)."""
-    conversions: tuple[tuple[str, Convertor[Any]], ...]
-    """The parameters whose convertor changes the matched text (not ``str``/``path``)."""
+    conversions: tuple[tuple[str, Callable[[str], Any]], ...]
+    """The parameters whose convertor changes the matched text (not ``str``/``path``),
+    with the function that converts it (``int`` itself for ``IntegerConvertor``)."""
     key: IndexKey | None
     """The index key (``None`` for host templates)."""
     matcher: _SegmentMatcher | None = None
@@ -442,7 +452,7 @@ def compile_template(path: str) -> CompiledPath:
         if convertor.segment_local and type(convertor) not in _TRUSTED
     )
     conversions = tuple(
-        (name, convertor)
+        (name, _DIRECT.get(type(convertor)) or convertor.convert)
         for name, convertor in convertors.items()
         if type(convertor) not in _IDENTITY
     )

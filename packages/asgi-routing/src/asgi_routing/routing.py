@@ -249,8 +249,8 @@ def _match_params(compiled: CompiledPath, text: str, scope: Scope) -> dict[str, 
         if "/" in params[name]:
             return None
     try:
-        for name, convertor in compiled.conversions:
-            params[name] = convertor.convert(params[name])
+        for name, convert in compiled.conversions:
+            params[name] = convert(params[name])
     except ValueError:
         # A value the convertor refuses (an integer too long to parse, a custom
         # convertor's validation) is "no match", never a server error.
