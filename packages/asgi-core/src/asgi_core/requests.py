@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator, Mapping
 from contextlib import aclosing
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, NoReturn, TypeVar, cast, overload
 
 import anyio
@@ -39,7 +39,8 @@ from asgi_core.datastructures import (
     find_header,
 )
 from asgi_core.exceptions import HTTPException
-from asgi_core.formparsers import FormParser, MultiPartException, MultiPartParser
+from asgi_core.formparsers import FormParser as FormParser  # importable from here, as before
+from asgi_core.formparsers import MultiPartException, MultiPartParser, _urlencoded_form
 from asgi_core.limits import RequestLimits, get_limits
 from asgi_core.types import Message, Receive, Scope, Send
 
@@ -78,6 +79,8 @@ cookie_parser = parse_cookie
 """Parse a ``Cookie`` header into a dict, the way browsers send cookies (never raises)."""
 
 _UNSET: Any = object()
+_URLENCODED = b"application/x-www-form-urlencoded"
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
 class _cached(Generic[_T]):
@@ -298,7 +301,11 @@ class Request(HTTPConnection[StateT]):
         headers = self.scope.get("headers")
         if type(headers) is not list:
             headers = self.headers.raw
-        return find_header(headers, name)
+        # find_header(headers, name), inlined: every body read looks up a header or two.
+        for key, value in headers:
+            if key == name:
+                return value
+        return None
 
     def _start_reading(self, limit: int | None) -> None:
         """Mark the body as being read; refuse a declared length over ``limit``."""
@@ -368,27 +375,35 @@ class Request(HTTPConnection[StateT]):
         process larger bodies chunk by chunk.
         """
         if self._body is None:
-            # The loop of _chunks, inlined: body() is on the hot path.
-            limit = _buffer_limit(get_limits(self.scope))
-            self._start_reading(limit)
-            chunks: list[bytes] = []
-            received = 0
-            while True:
-                message = await self._next_message()
-                kind = message["type"]
-                if kind == "http.request":
-                    chunk: bytes = message.get("body", b"")
-                    if chunk:
-                        received += len(chunk)
-                        if received > limit:
-                            raise _too_large(limit)
-                        chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        break
-                elif kind == "http.disconnect":
-                    self._disconnected()
-            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self._body = await self._read_body(_buffer_limit(get_limits(self.scope)))
         return self._body
+
+    async def _read_body(self, limit: int) -> bytes:
+        """The whole body, at most ``limit`` bytes (413 past it), not cached."""
+        # The loop of _chunks, inlined: body() and urlencoded forms are on the hot path.
+        self._start_reading(limit)
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            # _next_message(), inlined.
+            message = self._peeked
+            if message is None:
+                message = await self._receive()
+            else:
+                self._peeked = None
+            kind = message["type"]
+            if kind == "http.request":
+                chunk: bytes = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if received > limit:
+                        raise _too_large(limit)
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            elif kind == "http.disconnect":
+                self._disconnected()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def json(self) -> Any:
         """The body parsed as JSON, cached.
@@ -462,45 +477,58 @@ class Request(HTTPConnection[StateT]):
     ) -> FormData:
         if self._form is None:
             limits = get_limits(self.scope)
-            media_type, params = parse_content_type(self.headers.get("content-type", ""))
-            parser: FormParser | MultiPartParser
-            if media_type == "multipart/form-data":
-                chunks = self._chunks(limits.max_body_size)
-                parser = MultiPartParser(
-                    self.headers,
-                    chunks,
-                    max_files=limits.max_files if max_files is None else max_files,
-                    max_fields=limits.max_fields if max_fields is None else max_fields,
-                    max_part_size=limits.max_part_size if max_part_size is None else max_part_size,
-                    spool_max_size=limits.spool_max_size,
-                    max_buffered_size=limits.max_buffered_size,
-                    content_type_params=params,
-                    max_upload_memory=limits.max_upload_memory,
-                    max_upload_disk=limits.max_upload_disk,
-                )
-            elif media_type == "application/x-www-form-urlencoded":
-                cap = _buffer_limit(limits)
-                chunks = self._chunks(cap)
-                parser = FormParser(
-                    self.headers,
-                    chunks,
-                    max_fields=limits.max_fields if max_fields is None else max_fields,
-                    max_part_size=limits.max_part_size if max_part_size is None else max_part_size,
-                    max_size=cap,
-                    content_type_params=params,
-                )
+            raw_type = self._raw_header(b"content-type")
+            if raw_type == _URLENCODED:
+                # What parse_content_type() gives for the type browsers send, known ahead.
+                media_type, params = "application/x-www-form-urlencoded", _NO_PARAMS
             else:
-                self._form = FormData()
-                return self._form
-            # A parser that stops early (400, 413) leaves the body unread: close the
-            # reading now rather than when the garbage collector finds it.
-            async with aclosing(chunks):
-                try:
-                    self._form = await parser.parse()
-                except MultiPartException as exc:
-                    if "app" in self.scope:
-                        raise HTTPException(exc.status_code, detail=exc.message) from None
-                    raise
+                media_type, params = parse_content_type(
+                    "" if raw_type is None else raw_type.decode("latin-1")
+                )
+            try:
+                if media_type == "application/x-www-form-urlencoded":
+                    # FormParser(...).parse() over _chunks(), without the stream: the
+                    # body is read whole as body() reads it (not cached: the form
+                    # consumes the stream, as in Starlette), then parsed in one pass.
+                    cap = _buffer_limit(limits)
+                    body = self._body
+                    if body is None:
+                        body = await self._read_body(cap)
+                    self._form = _urlencoded_form(
+                        body,
+                        params,
+                        max_fields=limits.max_fields if max_fields is None else max_fields,
+                        max_part_size=(
+                            limits.max_part_size if max_part_size is None else max_part_size
+                        ),
+                        max_size=cap,
+                    )
+                elif media_type == "multipart/form-data":
+                    chunks = self._chunks(limits.max_body_size)
+                    parser = MultiPartParser(
+                        self.headers,
+                        chunks,
+                        max_files=limits.max_files if max_files is None else max_files,
+                        max_fields=limits.max_fields if max_fields is None else max_fields,
+                        max_part_size=(
+                            limits.max_part_size if max_part_size is None else max_part_size
+                        ),
+                        spool_max_size=limits.spool_max_size,
+                        max_buffered_size=limits.max_buffered_size,
+                        content_type_params=params,
+                        max_upload_memory=limits.max_upload_memory,
+                        max_upload_disk=limits.max_upload_disk,
+                    )
+                    # A parser that stops early (400, 413) leaves the body unread: close
+                    # the reading now rather than when the garbage collector finds it.
+                    async with aclosing(chunks):
+                        self._form = await parser.parse()
+                else:
+                    self._form = FormData()
+            except MultiPartException as exc:
+                if "app" in self.scope:
+                    raise HTTPException(exc.status_code, detail=exc.message) from None
+                raise
         return self._form
 
     async def close(self) -> None:
