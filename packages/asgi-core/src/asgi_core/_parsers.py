@@ -249,22 +249,23 @@ def parse_urlencoded(
     name or a value longer than ``max_part_size`` bytes (as sent, still encoded)
     raises :class:`FieldTooLarge`. ``charset`` must be a known codec.
     """
-    if charset == "utf-8" and b"%" not in body and body.isascii():
+    if charset == "utf-8" and body.isascii():
         # Fast path for the common body (ASCII, no escapes): decoded once and split as
         # text, where a character is a byte. Anything it cannot answer alike (an
-        # error, a limit within reach) goes to the general path below.
+        # escape, an error, a limit within reach) goes to the general path below.
         text = body.decode("ascii")
-        if "+" in text:
-            text = text.replace("+", " ")
-        pairs = text.split("&")
-        if "" in pairs:
-            pairs = [pair for pair in pairs if pair]
-        if len(pairs) <= max_fields and len(text) <= max_part_size:
-            items: list[tuple[str, str]] = []
-            for pair in pairs:
-                name, _, value = pair.partition("=")
-                items.append((name, value))
-            return items
+        if "%" not in text:
+            if "+" in text:
+                text = text.replace("+", " ")
+            pairs = text.split("&")
+            if "" in pairs:
+                pairs = [pair for pair in pairs if pair]
+            if len(pairs) <= max_fields and len(text) <= max_part_size:
+                items: list[tuple[str, str]] = []
+                for pair in pairs:
+                    name, _, value = pair.partition("=")
+                    items.append((name, value))
+                return items
     return _parse_urlencoded_bytes(body, max_fields, charset, max_part_size)
 
 

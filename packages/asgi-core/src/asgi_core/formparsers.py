@@ -173,16 +173,15 @@ class FormParser:
         return _urlencoded_form(
             b"".join(chunks),
             _content_type_params(self.headers, self._params),
-            max_fields=self.max_fields,
-            max_part_size=self.max_part_size,
-            max_size=self.max_size,
+            self.max_fields,
+            self.max_part_size,
+            self.max_size,
         )
 
 
 def _urlencoded_form(
     body: bytes,
     params: Mapping[str, str],
-    *,
     max_fields: int | float,
     max_part_size: int,
     max_size: int,
@@ -192,12 +191,11 @@ def _urlencoded_form(
     the body it read, without a chunk stream."""
     if len(body) > max_size:
         raise _too_large(f"Form body is too large (limit: {max_size} bytes).")
-    charset = params.get("charset")
     try:
         items = parse_urlencoded(
             body,
             max_fields=max_fields,
-            charset="utf-8" if charset is None else _charset(charset, "utf-8"),
+            charset=_charset(params["charset"], "utf-8") if "charset" in params else "utf-8",
             max_part_size=max_part_size,
         )
     except FieldTooLarge as exc:

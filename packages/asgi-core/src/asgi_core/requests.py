@@ -314,12 +314,14 @@ class Request(HTTPConnection[StateT]):
         self._stream_consumed = True
         if limit is not None:
             value = self._raw_header(b"content-length")
-            if value is not None:
-                value = value.strip()
-                # Only plain digits count; a huge number is over any limit (and
-                # int() of a very long string is slow).
-                if value.isdigit() and (len(value) > 18 or int(value) > limit):
-                    raise _too_large(limit)
+            # Only plain digits (around whitespace, stripped only when present) count;
+            # a huge number is over any limit (and int() of a very long string is slow).
+            if (
+                value is not None
+                and (value.isdigit() or (value := value.strip()).isdigit())
+                and (len(value) > 18 or int(value) > limit)
+            ):
+                raise _too_large(limit)
 
     async def _next_message(self) -> Message:
         message = self._peeked
@@ -464,13 +466,12 @@ class Request(HTTPConnection[StateT]):
         exit.
         """
         return _AwaitableOrContextManager(
-            self._get_form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size),
+            self._get_form(max_files, max_fields, max_part_size),
             self.close,
         )
 
     async def _get_form(
         self,
-        *,
         max_files: int | float | None,
         max_fields: int | float | None,
         max_part_size: int | None,
@@ -497,11 +498,9 @@ class Request(HTTPConnection[StateT]):
                     self._form = _urlencoded_form(
                         body,
                         params,
-                        max_fields=limits.max_fields if max_fields is None else max_fields,
-                        max_part_size=(
-                            limits.max_part_size if max_part_size is None else max_part_size
-                        ),
-                        max_size=cap,
+                        limits.max_fields if max_fields is None else max_fields,
+                        limits.max_part_size if max_part_size is None else max_part_size,
+                        cap,
                     )
                 elif media_type == "multipart/form-data":
                     chunks = self._chunks(limits.max_body_size)
