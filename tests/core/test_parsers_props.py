@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from asgi_core import _parsers
 from asgi_core._parsers import (
     ParseError,
     json_depth,
@@ -135,3 +136,77 @@ def test_parse_json_accepts_exactly_up_to_max_depth(value: Any, max_depth: int) 
 def test_urlencoded_parser_never_raises_within_limits(body: bytes) -> None:
     items = parse_urlencoded(body, max_fields=float("inf"))
     assert len(items) <= body.count(b"&") + 1
+
+
+# --- urlencoded: the ASCII fast path answers exactly as the general (bytes) path ----------
+
+# Pieces a form body is made of, hostile ones included: separators, "+", escapes good,
+# bad and cut short, ";", spaces, control bytes, UTF-8 (valid, cut short, invalid).
+_FORM_PIECES = st.sampled_from(
+    [b"a", b"Z", b"0", b"=", b"&", b"&&", b"+", b";", b" ", b"\t", b"\x00", b"%", b"%4",
+     b"%41", b"%zz", b"%C3%A9", b"%FF", b"\xc3\xa9", b"\xc3", b"\xff", b"\x7f", b"~"]
+)
+_form_bodies = st.one_of(
+    st.lists(_FORM_PIECES, max_size=30).map(b"".join),
+    st.lists(st.sampled_from([b"a", b"bc", b"=", b"&", b"+", b" ", b"&&"]), max_size=30).map(
+        b"".join
+    ),  # ASCII without escapes: the fast path's own inputs
+    st.binary(max_size=60),
+)
+_limits = st.sampled_from([0, 1, 2, 3, 5, 1000, float("inf")])
+_form_charsets = st.sampled_from(["utf-8", "latin-1", "ascii", "utf-16-le", "cp037"])
+
+
+def _outcome(parse: Any, *args: Any) -> Any:
+    """What a parse gives: its pairs, or its error's type and message."""
+    try:
+        return parse(*args)
+    except ParseError as exc:
+        return type(exc), str(exc)
+
+
+@settings(deadline=None, max_examples=600)
+@given(_form_bodies, _limits, _limits, _form_charsets)
+def test_urlencoded_fast_path_agrees_with_the_general_path(
+    body: bytes, max_fields: float, max_part_size: float, charset: str
+) -> None:
+    def fast(*args: Any) -> Any:
+        return parse_urlencoded(args[0], max_fields=args[1], charset=args[2], max_part_size=args[3])
+
+    general = _outcome(
+        _parsers._parse_urlencoded_bytes, body, max_fields, charset, max_part_size
+    )
+    assert _outcome(fast, body, max_fields, charset, max_part_size) == general
+
+
+@pytest.mark.parametrize(
+    ("body", "fast"),
+    [
+        (b"name=alice&age=30&city=Paris", True),
+        (b"a+b=c+d&&=&x", True),
+        (b"", True),
+        (b"a=%41", False),  # an escape
+        (b"a=\xc3\xa9", False),  # not ASCII
+        (b"a=" + b"x" * 38 + b"&b=" + b"y" * 37, True),  # each pair within max_part_size
+        (b"a=1&b=2&c=3&d=4", False),  # over max_fields: the general path raises
+        (b"a=" + b"x" * 39, False),  # a pair over max_part_size: the general path decides
+        (b"a" * 41, False),  # a name over max_part_size: the general path raises
+    ],
+)
+def test_urlencoded_fast_path_takes_the_common_bodies(
+    body: bytes, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    general_calls: list[bytes] = []
+    general = _parsers._parse_urlencoded_bytes
+
+    def spy(*args: Any) -> Any:
+        general_calls.append(args[0])
+        return general(*args)
+
+    monkeypatch.setattr(_parsers, "_parse_urlencoded_bytes", spy)
+    with contextlib.suppress(ParseError):
+        parse_urlencoded(body, max_fields=3, max_part_size=40)
+    assert general_calls == ([] if fast else [body])
+    with contextlib.suppress(ParseError):
+        parse_urlencoded(body, max_fields=3, max_part_size=40, charset="latin-1")
+    assert general_calls[-1:] == [body]  # other charsets: always the general path

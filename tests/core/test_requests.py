@@ -8,6 +8,7 @@ from asgi_driver import make_scope as driver_scope
 
 from asgi_core.datastructures import URL, Address, FormData, State, UploadFile, URLPath
 from asgi_core.exceptions import HTTPException
+from asgi_core.formparsers import MultiPartException
 from asgi_core.limits import LIMITS_KEY, RequestLimits
 from asgi_core.requests import (
     SERVER_PUSH_HEADERS_TO_COPY,
@@ -652,6 +653,119 @@ async def test_urlencoded_form_is_buffered_within_limits() -> None:
     with pytest.raises(HTTPException) as info:
         await request.form()
     assert info.value.status_code == 413
+
+
+URLENCODED_BODIES = [
+    (b"name=alice&age=30&city=Paris", [("name", "alice"), ("age", "30"), ("city", "Paris")]),
+    (b"a+b=c+d&&a&=&==x&b=1=2", [("a b", "c d"), ("a", ""), ("", ""), ("", "=x"), ("b", "1=2")]),
+    (b"a=1;b=2&%41=%42%zz%", [("a", "1;b=2"), ("A", "B%zz%")]),
+    ("caf\u00e9=%E2%9C%93&x=\xff".encode("latin-1"), [("caf\ufffd", "\u2713"), ("x", "\ufffd")]),
+    (b"", []),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), URLENCODED_BODIES)
+@pytest.mark.parametrize("size", [0, 1, 2, 5])
+async def test_urlencoded_form_in_one_message_or_many(
+    body: bytes, expected: list[tuple[str, str]], size: int
+) -> None:
+    """The whole body in one message (the common case) or split into many: same form."""
+    chunks = (split_every(body, size) if size else []) or [body]
+    headers = [("content-type", "application/x-www-form-urlencoded")]
+    form = await make_request(chunks, headers).form()
+    assert form.multi_items() == expected
+    assert dict(form) == dict(expected)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/x-www-form-urlencoded", "\u00e9"),
+        ("Application/X-WWW-Form-URLEncoded", "\u00e9"),
+        ("application/x-www-form-urlencoded ; charset=UTF-8", "\u00e9"),
+        ("application/x-www-form-urlencoded; charset=latin-1", "\u00c3\u00a9"),
+        ("application/x-www-form-urlencoded; charset=no-such-codec", "\u00e9"),
+        ("application/x-www-form-urlencoded; charset=", "\u00e9"),
+    ],
+)
+async def test_urlencoded_form_content_type_spellings(content_type: str, expected: str) -> None:
+    for body in (b"e=%C3%A9&a=b", b"e=\xc3\xa9&a=b"):
+        form = await make_request([body], [("content-type", content_type)]).form()
+        assert form.multi_items() == [("e", expected), ("a", "b")]
+
+
+async def test_urlencoded_form_after_body_parses_the_cached_body() -> None:
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    receiver = Receiver([b"a=1&", b"b=2"])
+    request = Request(make_scope([urlencoded]), receiver)
+    assert await request.body() == b"a=1&b=2"
+    calls = receiver.calls
+    assert (await request.form()).multi_items() == [("a", "1"), ("b", "2")]
+    assert receiver.calls == calls
+
+
+async def test_urlencoded_form_of_a_cached_body_over_a_later_limit() -> None:
+    """A body read under one limit, its form parsed under a tighter one: 413 (outside an
+    application, the parser's own exception)."""
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    for app in (None, IN_APP):
+        extra = {} if app is None else {"app": app}
+        request = make_request([b"a=12345"], [urlencoded], **extra)
+        await request.body()
+        request.scope[LIMITS_KEY] = RequestLimits(max_buffered_size=4)
+        with pytest.raises((MultiPartException, HTTPException)) as info:
+            await request.form()
+        assert type(info.value) is (MultiPartException if app is None else HTTPException)
+        assert info.value.status_code == 413
+        assert "Form body is too large (limit: 4 bytes)" in str(info.value)
+
+
+async def test_urlencoded_form_consumes_the_stream() -> None:
+    """As in Starlette, the body is not kept: body() and stream() after form() fail."""
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    request = make_request([b"a=1"], [urlencoded])
+    assert (await request.form())["a"] == "1"
+    with pytest.raises(RuntimeError, match="Stream consumed"):
+        await request.body()
+    with pytest.raises(RuntimeError, match="Stream consumed"):
+        async for _ in request.stream():
+            pass  # pragma: no cover
+    request = make_request([b"a=1"], [urlencoded])
+    async for _ in request.stream():
+        pass
+    with pytest.raises(RuntimeError, match="Stream consumed"):
+        await request.form()
+
+
+async def test_urlencoded_form_reading_errors() -> None:
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    # A client that goes away part-way.
+    receiver = scripted(
+        [{"type": "http.request", "body": b"a=1", "more_body": True}, {"type": "http.disconnect"}]
+    )
+    request = Request(make_scope([urlencoded]), receiver)
+    with pytest.raises(ClientDisconnect):
+        await request.form()
+    assert await request.is_disconnected()
+    # A declared length over the limit: refused before a byte is read.
+    receiver = Receiver([b"a=1"])
+    headers = [urlencoded, ("content-length", " 20 ")]
+    request = Request(make_scope(headers, limits=RequestLimits(max_buffered_size=10)), receiver)
+    with pytest.raises(HTTPException) as info:
+        await request.form()
+    assert info.value.status_code == 413
+    assert receiver.calls == 0
+    # Messages that are not body are skipped; a message peeked by is_disconnected() kept.
+    receiver = scripted(
+        [
+            {"type": "http.request", "body": b"a=1&", "more_body": True},
+            {"type": "http.other"},
+            {"type": "http.request", "body": b"b=2"},
+        ]
+    )
+    request = Request(make_scope([urlencoded]), receiver)
+    assert not await request.is_disconnected()
+    assert (await request.form()).multi_items() == [("a", "1"), ("b", "2")]
 
 
 async def test_multipart_enforces_max_body_size() -> None:

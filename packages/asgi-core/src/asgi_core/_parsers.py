@@ -260,7 +260,9 @@ def parse_urlencoded(
             pairs = text.split("&")
             if "" in pairs:
                 pairs = [pair for pair in pairs if pair]
-            if len(pairs) <= max_fields and len(text) <= max_part_size:
+            if len(pairs) <= max_fields and (
+                len(text) <= max_part_size or max(map(len, pairs), default=0) <= max_part_size
+            ):
                 items: list[tuple[str, str]] = []
                 for pair in pairs:
                     name, _, value = pair.partition("=")
