@@ -143,8 +143,30 @@ def test_urlencoded_parser_never_raises_within_limits(body: bytes) -> None:
 # Pieces a form body is made of, hostile ones included: separators, "+", escapes good,
 # bad and cut short, ";", spaces, control bytes, UTF-8 (valid, cut short, invalid).
 _FORM_PIECES = st.sampled_from(
-    [b"a", b"Z", b"0", b"=", b"&", b"&&", b"+", b";", b" ", b"\t", b"\x00", b"%", b"%4",
-     b"%41", b"%zz", b"%C3%A9", b"%FF", b"\xc3\xa9", b"\xc3", b"\xff", b"\x7f", b"~"]
+    [
+        b"a",
+        b"Z",
+        b"0",
+        b"=",
+        b"&",
+        b"&&",
+        b"+",
+        b";",
+        b" ",
+        b"\t",
+        b"\x00",
+        b"%",
+        b"%4",
+        b"%41",
+        b"%zz",
+        b"%C3%A9",
+        b"%FF",
+        b"\xc3\xa9",
+        b"\xc3",
+        b"\xff",
+        b"\x7f",
+        b"~",
+    ]
 )
 _form_bodies = st.one_of(
     st.lists(_FORM_PIECES, max_size=30).map(b"".join),
@@ -173,9 +195,7 @@ def test_urlencoded_fast_path_agrees_with_the_general_path(
     def fast(*args: Any) -> Any:
         return parse_urlencoded(args[0], max_fields=args[1], charset=args[2], max_part_size=args[3])
 
-    general = _outcome(
-        _parsers._parse_urlencoded_bytes, body, max_fields, charset, max_part_size
-    )
+    general = _outcome(_parsers._parse_urlencoded_bytes, body, max_fields, charset, max_part_size)
     assert _outcome(fast, body, max_fields, charset, max_part_size) == general
 
 

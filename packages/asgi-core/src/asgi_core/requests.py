@@ -36,7 +36,6 @@ from asgi_core.datastructures import (
     Headers,
     QueryParams,
     State,
-    find_header,
 )
 from asgi_core.exceptions import HTTPException
 from asgi_core.formparsers import FormParser as FormParser  # importable from here, as before
