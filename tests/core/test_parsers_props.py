@@ -200,21 +200,24 @@ def test_urlencoded_fast_path_agrees_with_the_general_path(
 
 
 @pytest.mark.parametrize(
-    ("body", "fast"),
+    ("body", "fast", "max_part_size"),
     [
-        (b"name=alice&age=30&city=Paris", True),
-        (b"a+b=c+d&&=&x", True),
-        (b"", True),
-        (b"a=%41", False),  # an escape
-        (b"a=\xc3\xa9", False),  # not ASCII
-        (b"a=" + b"x" * 38 + b"&b=" + b"y" * 37, True),  # each pair within max_part_size
-        (b"a=1&b=2&c=3&d=4", False),  # over max_fields: the general path raises
-        (b"a=" + b"x" * 39, False),  # a pair over max_part_size: the general path decides
-        (b"a" * 41, False),  # a name over max_part_size: the general path raises
+        (b"name=alice&age=30&city=Paris", True, 40),
+        (b"a+b=c+d&=&x", True, 40),
+        (b"", True, 40),
+        (b"a=%41", False, 40),  # an escape
+        (b"a=\xc3\xa9", False, 40),  # not ASCII
+        (b"a=" + b"x" * 38 + b"&b=" + b"y" * 37, True, 40),  # each pair within max_part_size
+        (b"a=1&b=2&c=3&d=4", False, 40),  # over max_fields: the general path raises
+        (b"a=1&&b=2&c", False, 40),  # as many "&" as max_fields: the general path decides
+        (b"a=" + b"x" * 39, False, 40),  # a pair over max_part_size: the general path decides
+        (b"a" * 41, False, 40),  # a name over max_part_size: the general path raises
+        (b"a=" + b"x" * (64 * 1024 - 2), True, float("inf")),
+        (b"a=" + b"x" * (64 * 1024 - 1), False, float("inf")),  # over 64 KiB: not copied
     ],
 )
 def test_urlencoded_fast_path_takes_the_common_bodies(
-    body: bytes, fast: bool, monkeypatch: pytest.MonkeyPatch
+    body: bytes, fast: bool, max_part_size: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     general_calls: list[bytes] = []
     general = _parsers._parse_urlencoded_bytes
@@ -225,8 +228,8 @@ def test_urlencoded_fast_path_takes_the_common_bodies(
 
     monkeypatch.setattr(_parsers, "_parse_urlencoded_bytes", spy)
     with contextlib.suppress(ParseError):
-        parse_urlencoded(body, max_fields=3, max_part_size=40)
+        parse_urlencoded(body, max_fields=3, max_part_size=max_part_size)
     assert general_calls == ([] if fast else [body])
     with contextlib.suppress(ParseError):
-        parse_urlencoded(body, max_fields=3, max_part_size=40, charset="latin-1")
+        parse_urlencoded(body, max_fields=3, max_part_size=max_part_size, charset="latin-1")
     assert general_calls[-1:] == [body]  # other charsets: always the general path

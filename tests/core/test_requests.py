@@ -810,6 +810,14 @@ async def test_is_disconnected_keeps_a_body_message() -> None:
     assert await request.body() == b"kept"
 
 
+async def test_is_disconnected_keeps_a_body_message_for_stream() -> None:
+    receiver = Receiver([b"kept", b" too"])
+    request = Request(make_scope(), receiver)
+    assert await request.is_disconnected() is False
+    assert [chunk async for chunk in request.stream()] == [b"kept", b" too", b""]
+    assert receiver.calls == 2
+
+
 async def test_send_push_promise() -> None:
     sent: list[Message] = []
 

@@ -220,6 +220,9 @@ def parse_json(body: bytes, *, max_depth: int) -> Any:
 # --- application/x-www-form-urlencoded ------------------------------------------------
 
 _FORM_PAIR = re.compile(rb"[^&]+")
+# The largest body parse_urlencoded's fast path takes: its copies (the text, its pairs)
+# stay small; larger bodies are parsed pair by pair, holding only the result.
+_SMALL_FORM = 64 * 1024
 
 
 def _decode_form_component(raw: bytes, charset: str) -> str:
@@ -249,20 +252,19 @@ def parse_urlencoded(
     name or a value longer than ``max_part_size`` bytes (as sent, still encoded)
     raises :class:`FieldTooLarge`. ``charset`` must be a known codec.
     """
-    if charset == "utf-8" and body.isascii():
-        # Fast path for the common body (ASCII, no escapes): decoded once and split as
-        # text, where a character is a byte. Anything it cannot answer alike (an
-        # escape, an error, a limit within reach) goes to the general path below.
+    if charset == "utf-8" and len(body) <= _SMALL_FORM and body.isascii():
+        # Fast path for the common body (small, ASCII, no escapes): decoded once and
+        # split as text, where a character is a byte. Anything it cannot answer alike
+        # (an escape, an error, a limit within reach) goes to the general path below.
         text = body.decode("ascii")
-        if "%" not in text:
+        # Fewer "&" than max_fields: the split makes at most max_fields pairs.
+        if "%" not in text and text.count("&") < max_fields:
             if "+" in text:
                 text = text.replace("+", " ")
             pairs = text.split("&")
             if "" in pairs:
                 pairs = [pair for pair in pairs if pair]
-            if len(pairs) <= max_fields and (
-                len(text) <= max_part_size or max(map(len, pairs), default=0) <= max_part_size
-            ):
+            if len(text) <= max_part_size or max(map(len, pairs), default=0) <= max_part_size:
                 items: list[tuple[str, str]] = []
                 for pair in pairs:
                     name, _, value = pair.partition("=")
