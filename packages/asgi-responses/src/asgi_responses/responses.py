@@ -44,6 +44,7 @@ from asgi_responses._ranges import (
     if_range_matches,
     parse_range,
 )
+from asgi_responses._threads import run_sync
 
 __all__ = [
     "FileResponse",
@@ -108,6 +109,10 @@ _NOT_MODIFIED_KEEP = frozenset(
     }
 )
 _PATHSEND = "http.response.pathsend"
+# FileResponse opens the file for reading (binary on Windows); os.open adds O_CLOEXEC.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_HTTP_START = "http.response.start"
+_HTTP_BODY = "http.response.body"
 
 
 class Response:
@@ -136,8 +141,30 @@ class Response:
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        self.body = self.render(content)
-        self.init_headers(headers)
+        cls = type(self)
+        body: bytes | memoryview
+        if type(content) is str and cls.render is _RENDER:
+            # Fast path: what render() does with a str, without the call.
+            body = content.encode(self.charset)
+        else:
+            body = self.render(content)
+        self.body = body
+        if headers is None and cls.init_headers is _INIT_HEADERS:
+            # Fast path: what init_headers(None) builds, without the call.
+            length = _LENGTH_HEADERS.get(len(body)) or _content_length_header(len(body))
+            media: str | None = self.media_type
+            if media is None:
+                self.raw_headers = [length]
+            else:
+                charset = self.charset
+                content_type = (
+                    _UTF8_CONTENT_TYPES.get(media) if charset == "utf-8" else None
+                ) or _content_type_header(media, charset)
+                self.raw_headers = [length, content_type]
+            if status_code < 200 or status_code in _NO_BODY_STATUS:
+                del self.raw_headers[0]  # no Content-Length where no body may be
+        else:
+            self.init_headers(headers)
 
     def render(self, content: Any) -> bytes | memoryview:
         """Turn ``content`` into the body bytes."""
@@ -182,7 +209,7 @@ class Response:
         body = getattr(self, "body", None)
         status = self.status_code
         if body is not None and add_length and not (status < 200 or status in _NO_BODY_STATUS):
-            raw_headers.append((b"content-length", b"%d" % len(body)))
+            raw_headers.append(_content_length_header(len(body)))
 
         media_type = self.media_type
         if media_type is not None and add_type:
@@ -263,15 +290,21 @@ class Response:
         if scope["type"] == "websocket":
             start, body_type = "websocket.http.response.start", "websocket.http.response.body"
         else:
-            start, body_type = "http.response.start", "http.response.body"
-        body = b"" if scope.get("method") == "HEAD" else self.body
+            start, body_type = _HTTP_START, _HTTP_BODY
         try:
             await send({"type": start, "status": self.status_code, "headers": self.raw_headers})
-            await send({"type": body_type, "body": body})
+            if scope.get("method") == "HEAD":
+                await send({"type": body_type, "body": b""})
+            else:
+                await send({"type": body_type, "body": self.body})
         except OSError:
             pass  # ASGI 2.4: the server raises OSError when the client is gone.
         if self.background is not None:
             await self.background()
+
+
+_RENDER = Response.render
+_INIT_HEADERS = Response.init_headers
 
 
 class HTMLResponse(Response):
@@ -307,11 +340,35 @@ class JSONResponse(Response):
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        self.body = self.render(content)
-        self.init_headers(headers)
+        cls = type(self)
+        if cls.render is _JSON_RENDER:
+            # Fast path: what render() does, without the call.
+            body = _JSON_ENCODER.encode(content).encode("utf-8")
+        else:
+            body = self.render(content)
+        self.body = body
+        if headers is None and cls.init_headers is _INIT_HEADERS:
+            # Fast path: what init_headers(None) builds, without the call.
+            length = _LENGTH_HEADERS.get(len(body)) or _content_length_header(len(body))
+            media: str | None = self.media_type
+            if media is None:
+                self.raw_headers = [length]
+            else:
+                charset = self.charset
+                content_type = (
+                    _UTF8_CONTENT_TYPES.get(media) if charset == "utf-8" else None
+                ) or _content_type_header(media, charset)
+                self.raw_headers = [length, content_type]
+            if status_code < 200 or status_code in _NO_BODY_STATUS:
+                del self.raw_headers[0]  # no Content-Length where no body may be
+        else:
+            self.init_headers(headers)
 
     def render(self, content: Any) -> bytes:
         return _JSON_ENCODER.encode(content).encode("utf-8")
+
+
+_JSON_RENDER = JSONResponse.render
 
 
 class RedirectResponse(Response):
@@ -508,16 +565,16 @@ class FileResponse(Response):
 
     def set_stat_headers(self, stat_result: os.stat_result) -> None:
         """Add Content-Length, Last-Modified and ETag (unless already set)."""
-        names = {name for name, _ in self.raw_headers}
+        raw_headers = self.raw_headers
+        names = {name for name, _ in raw_headers}
         size = stat_result.st_size
         if b"content-length" not in names:
-            self.raw_headers.append((b"content-length", str(size).encode("latin-1")))
+            raw_headers.append((b"content-length", str(size).encode("latin-1")))
         if b"last-modified" not in names:
-            last_modified = _http_date(stat_result.st_mtime)
-            self.raw_headers.append((b"last-modified", last_modified.encode("latin-1")))
+            raw_headers.append(_last_modified_header(stat_result.st_mtime))
         if b"etag" not in names:
             etag = f'"{stat_result.st_mtime_ns:x}-{size:x}"'
-            self.raw_headers.append((b"etag", etag.encode("latin-1")))
+            raw_headers.append((b"etag", etag.encode("latin-1")))
 
     def generate_multipart(
         self,
@@ -555,17 +612,34 @@ class FileResponse(Response):
         if not stat.S_ISREG(stat_result.st_mode):
             raise RuntimeError(f"File at path {self.path} is not a file.")
         body = None
-        if read and stat_result.st_size <= self.chunk_size:
-            body = self._read_parts([(b"", 0, stat_result.st_size)], b"")
+        size = stat_result.st_size
+        if read and size <= self.chunk_size:
+            fd = os.open(self.path, _OPEN_FLAGS)
+            try:
+                body = self._read_exactly(fd, size)
+            finally:
+                os.close(fd)
         return stat_result, body
+
+    def _read_exactly(self, fd: int, size: int) -> bytes:
+        """``size`` bytes from ``fd``'s position (``RuntimeError`` if the file ends first)."""
+        data = os.read(fd, size)
+        if len(data) == size:
+            return data
+        chunks = [data]
+        remaining = size - len(data)
+        while remaining:
+            chunk = os.read(fd, remaining)
+            if not chunk:
+                raise RuntimeError(f"File at path {self.path} is shorter than expected.")
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http = scope["type"] == "http"
         if not http:
             send = _websocket_denial(send)
-        listens = _listens_for_disconnect(scope)
-        if listens:
-            send = _quiet(send)
         method = (self.method or scope.get("method") or "GET").upper()
         pathsend = http and _PATHSEND in scope.get("extensions", {})
         request: dict[bytes, str] = {}
@@ -579,10 +653,26 @@ class FileResponse(Response):
         if stat_result is None:
             # When the whole file goes in the body, one thread hop stats and reads it.
             read = not request and method != "HEAD" and not pathsend
-            found = await anyio.to_thread.run_sync(self._stat_and_read, read)
-            stat_result = self.stat_result = found[0]
-            body = found[1]
-            self.set_stat_headers(stat_result)
+            found, body = await run_sync(self._stat_and_read, read)
+            stat_result = self.stat_result = found
+            self.set_stat_headers(found)
+        if body is not None:
+            # Fast path: the whole file is in hand (what _send_whole sends with ``body``),
+            # and whether OSError ends the response quietly is only looked up if it comes.
+            try:
+                await send(
+                    {"type": _HTTP_START, "status": self.status_code, "headers": self.raw_headers}
+                )
+                await send({"type": _HTTP_BODY, "body": body})
+            except OSError:
+                if not _listens_for_disconnect(scope):
+                    raise
+            if self.background is not None:
+                await self.background()
+            return
+        listens = _listens_for_disconnect(scope)
+        if listens:
+            send = _quiet(send)
         # ``receive`` is polled for http.disconnect below ASGI 2.4 only.
         watch = receive if http and listens else None
         try:
@@ -591,7 +681,7 @@ class FileResponse(Response):
                     watch, send, method, pathsend, stat_result, request
                 )
             else:
-                await self._send_whole(watch, send, method, pathsend, stat_result.st_size, body)
+                await self._send_whole(watch, send, method, pathsend, stat_result.st_size)
         except ClientDisconnect:
             pass  # only raised by _quiet(send): the client left (below ASGI 2.4)
         if self.background is not None:
@@ -657,15 +747,12 @@ class FileResponse(Response):
         method: str,
         pathsend: bool,
         size: int,
-        body: bytes | None = None,
     ) -> None:
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         if method == "HEAD":
             await send({"type": "http.response.body", "body": b""})
-        elif body is not None:
-            await send({"type": "http.response.body", "body": body})
         elif pathsend:
             path = os.path.abspath(self.path)  # noqa: ASYNC240 - no I/O beyond getcwd()
             await send({"type": _PATHSEND, "path": path})
@@ -727,7 +814,7 @@ class FileResponse(Response):
         multipart = bool(trailer)
         chunk_size = self.chunk_size
         if sum(stop - start for _, start, stop in parts) <= chunk_size:
-            body = await anyio.to_thread.run_sync(self._read_parts, parts, trailer)
+            body = await run_sync(self._read_parts, parts, trailer)
             await send({"type": "http.response.body", "body": body})
             return
 
@@ -762,16 +849,16 @@ class FileResponse(Response):
     def _read_parts(self, parts: list[tuple[bytes, int, int]], trailer: bytes) -> bytes:
         """A small body read whole, in a single worker-thread call."""
         out: list[bytes] = []
-        with open(self.path, "rb") as file:
+        fd = os.open(self.path, _OPEN_FLAGS)
+        try:
             for head, start, stop in parts:
                 out.append(head)
-                file.seek(start)
-                data = file.read(stop - start)
-                if len(data) != stop - start:
-                    raise RuntimeError(f"File at path {self.path} is shorter than expected.")
-                out.append(data)
+                os.lseek(fd, start, os.SEEK_SET)
+                out.append(self._read_exactly(fd, stop - start))
                 if trailer:
                     out.append(b"\r\n")
+        finally:
+            os.close(fd)
         out.append(trailer)
         return b"".join(out)
 
@@ -862,15 +949,60 @@ _DONE: Any = object()
 
 
 @functools.lru_cache(maxsize=256)
-def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
+def _build_content_type(media_type: str, charset: str) -> tuple[bytes, bytes]:
     """The encoded ``Content-Type`` header; ``text/*`` gets the charset if it names none."""
     if media_type.startswith("text/") and "charset=" not in media_type.lower():
         media_type += "; charset=" + charset
     return (b"content-type", media_type.encode("latin-1"))
 
 
+# The Content-Type headers built for the default charset, by media type (bounded): one
+# dict lookup instead of the lru_cache call with two arguments.
+_UTF8_CONTENT_TYPES: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _content_type_header(media_type: str, charset: str) -> tuple[bytes, bytes]:
+    if charset == "utf-8":
+        header = _UTF8_CONTENT_TYPES.get(media_type)
+        if header is None:
+            header = _build_content_type(media_type, charset)
+            if len(_UTF8_CONTENT_TYPES) < 256:
+                _UTF8_CONTENT_TYPES[media_type] = header
+        return header
+    return _build_content_type(media_type, charset)
+
+
+# Content-Length headers of the small bodies seen so far, by length: formatting the
+# number costs several times a dict lookup. Bounded: only lengths below 8 KiB.
+_LENGTH_HEADERS: dict[int, tuple[bytes, bytes]] = {}
+
+
+def _content_length_header(length: int) -> tuple[bytes, bytes]:
+    header = _LENGTH_HEADERS.get(length)
+    if header is None:
+        header = (b"content-length", b"%d" % length)
+        if length < 8192:
+            _LENGTH_HEADERS[length] = header
+    return header
+
+
 def _http_date(timestamp: float) -> str:
     return email.utils.formatdate(timestamp, usegmt=True)
+
+
+# Last-Modified headers by modification time (bounded): formatting a date costs about
+# twenty times a dict lookup, and a file is mostly served again unchanged.
+_LAST_MODIFIED: dict[float, tuple[bytes, bytes]] = {}
+
+
+def _last_modified_header(mtime: float) -> tuple[bytes, bytes]:
+    header = _LAST_MODIFIED.get(mtime)
+    if header is None:
+        header = (b"last-modified", _http_date(mtime).encode("latin-1"))
+        if len(_LAST_MODIFIED) >= 1024:
+            _LAST_MODIFIED.clear()
+        _LAST_MODIFIED[mtime] = header
+    return header
 
 
 def _check_attribute(key: str, name: str, value: str) -> str:
