@@ -212,3 +212,56 @@ def test_responses_on_websocket_scopes(backend: str, tmp_path: Path, url: str) -
     ours = websocket_outcome(build(namespace("ours")), backend, url)
     assert ours == theirs
     assert ran["ours"] == ran["starlette"]
+
+
+def test_response_fast_paths(backend: str, tmp_path: Path) -> None:
+    """The bodies and default headers built without render()/init_headers() calls, the
+    cached Content-Length/Content-Type headers, and a small file read in one thread call
+    (with HEAD and Range, which take the general path)."""
+    (tmp_path / "small.txt").write_bytes(b"0123456789" * 300)
+
+    def build(fw: SimpleNamespace) -> Any:
+        async def text(request: Any) -> Any:
+            return fw.PlainTextResponse("caf\u00e9 " * int(request.query_params.get("n", "1")))
+
+        async def json_(request: Any) -> Any:
+            value = {"message": "Hello, World!", "list": [1, 2.5, None, True, "\u2603"]}
+            return fw.JSONResponse(value, status_code=int(request.query_params.get("s", "200")))
+
+        async def html(request: Any) -> Any:
+            return fw.HTMLResponse("<p>x</p>", media_type="text/html; charset=latin-1")
+
+        async def empty(request: Any) -> Any:
+            return fw.Response(status_code=204)
+
+        async def small(request: Any) -> Any:
+            return fw.FileResponse(tmp_path / "small.txt")
+
+        return fw.App(
+            routes=[
+                fw.Route("/text", text),
+                fw.Route("/json", json_),
+                fw.Route("/html", html),
+                fw.Route("/empty", empty),
+                fw.Route("/small", small),
+            ]
+        )
+
+    assert_same(
+        build,
+        [
+            get("/text"),
+            get("/text?n=3000"),
+            ("HEAD", "/text", {}),
+            get("/json"),
+            get("/json?s=201"),
+            get("/json?s=304"),
+            get("/html"),
+            get("/empty"),
+            get("/small"),
+            ("HEAD", "/small", {}),
+            get("/small", headers={"range": "bytes=10-109"}),
+        ],
+        backend,
+        normalize=without_validators,
+    )

@@ -177,3 +177,48 @@ def test_last_modified_beyond_the_cache_bound_is_still_right(small_file: Path) -
         response = FileResponse(small_file, stat_result=small_file.stat())
         last_modified = dict(response.raw_headers)[b"last-modified"].decode()
         assert last_modified == email.utils.formatdate(seconds, usegmt=True)
+
+
+JSON_VALUES: list[Any] = [
+    'top-level text \u2603 "quoted" \\ \n',
+    0,
+    -1.5e300,
+    True,
+    None,
+    [],
+    {},
+    {"nested": [{"a": [1, {"b": None}]}], "unicode": "\u00e9\U0001f600", "ctrl": "\x00\x1f"},
+    [1, 2.0, 3e-7, "x", [None]],
+    {1: "int key", 2.5: "float key", None: "null key", False: "bool key"},
+    ("a", "tuple"),
+]
+
+
+@pytest.mark.parametrize("value", JSON_VALUES)
+def test_json_body_is_what_json_dumps_gives(value: Any) -> None:
+    expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    assert JSONResponse(value).body == expected.encode()
+    assert OwnJSON(value).body == expected.encode()
+
+
+def test_json_errors_leave_the_encoders_usable() -> None:
+    circular: list[Any] = []
+    circular.append(circular)
+    for _ in range(3):
+        with pytest.raises(ValueError, match="Circular reference"):
+            JSONResponse(circular)
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            JSONResponse({"x": float("nan")})
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            JSONResponse({"x": object()})
+        shared = [1]
+        assert JSONResponse([shared, shared]).body == b"[[1],[1]]"  # no false cycle
+
+
+def test_json_encoding_nested_in_json_encoding() -> None:
+    class Items(dict[str, Any]):
+        def items(self) -> Any:  # the C encoder calls this: encode again meanwhile
+            inner = JSONResponse({"inner": [1]}).body
+            return [("inner", inner.decode())]
+
+    assert JSONResponse(Items(x=1)).body == b'{"inner":"{\\"inner\\":[1]}"}'
