@@ -222,3 +222,16 @@ def test_json_encoding_nested_in_json_encoding() -> None:
             return [("inner", inner.decode())]
 
     assert JSONResponse(Items(x=1)).body == b'{"inner":"{\\"inner\\":[1]}"}'
+
+
+@pytest.mark.parametrize("given", ["content-length", "last-modified", "etag"])
+async def test_a_stat_header_already_set_is_kept_and_the_others_added(
+    small_file: Path, given: str
+) -> None:
+    response = FileResponse(small_file, headers={given: "mine"})
+    result = await run(response)
+    headers = [(name.decode(), value) for name, value in result.messages[0]["headers"]]
+    for name in ("content-length", "last-modified", "etag"):
+        assert [value for key, value in headers if key == name] != []
+        assert len([value for key, value in headers if key == name]) == 1
+    assert (given, b"mine") in headers

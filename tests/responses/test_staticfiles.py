@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -314,6 +316,22 @@ async def test_lookup_path_can_be_overridden(site: Path) -> None:
 
     result = await run(Aliased(directory=site), path="/greeting")
     assert (result.status, result.body) == (200, b"hello")
+
+
+async def test_lookup_path_runs_in_a_thread_with_the_callers_context(site: Path) -> None:
+    tenant: contextvars.ContextVar[str] = contextvars.ContextVar("tenant")
+    seen: list[tuple[int, str]] = []
+
+    class Recording(StaticFiles):
+        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+            seen.append((threading.get_ident(), tenant.get()))
+            return super().lookup_path(path)
+
+    tenant.set("acme")
+    result = await run(Recording(directory=site), path="/hello.txt")
+    assert (result.status, result.body) == (200, b"hello")
+    assert seen == [(seen[0][0], "acme")]
+    assert seen[0][0] != threading.get_ident()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ threads (the general path). Both must run the call off the event loop's thread.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 
@@ -105,3 +106,11 @@ def test_a_forked_child_starts_a_new_pool(monkeypatch: pytest.MonkeyPatch) -> No
     _threads._reset_after_fork()
     assert _threads._pool is not before
     assert _threads._pool.workers == 0
+
+
+async def test_the_call_sees_the_callers_context_variables() -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    request_id.set("r-1")
+    assert await _threads.run_sync(request_id.get) == "r-1"
+    await _threads.run_sync(request_id.set, "changed in the thread")
+    assert request_id.get() == "r-1"  # a copy: the caller's value is unchanged

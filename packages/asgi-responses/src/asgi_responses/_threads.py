@@ -6,15 +6,16 @@ context copy). On asyncio, :func:`run_sync` hands the call to a small pool of da
 threads of its own through a ``SimpleQueue`` and gets the outcome back with
 ``loop.call_soon_threadsafe``; elsewhere (trio) it is ``anyio.to_thread.run_sync``.
 
-Only for the responses' own file calls (stat, open, read, close): the call does not see
-the caller's context variables. If the awaiting task is cancelled, the call still runs
-to its end in its thread (closing what it opened) and its outcome is dropped.
+As with anyio, the call sees a copy of the caller's context variables. If the awaiting
+task is cancelled, the call still runs to its end in its thread (closing what it
+opened) and its outcome is dropped, where anyio would wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import queue
 import threading
@@ -106,5 +107,5 @@ async def run_sync(func: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(func, *args)
     loop = task.get_loop()
     future: asyncio.Future[T] = loop.create_future()
-    _pool.submit((loop, future, func, args))
+    _pool.submit((loop, future, contextvars.copy_context().run, (func, *args)))
     return await future

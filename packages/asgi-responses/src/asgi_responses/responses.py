@@ -599,12 +599,25 @@ class FileResponse(Response):
     def set_stat_headers(self, stat_result: os.stat_result) -> None:
         """Add Content-Length, Last-Modified and ETag (unless already set)."""
         raw_headers = self.raw_headers
+        for name, _ in raw_headers:
+            if name in _STAT_NAMES:
+                break
+        else:
+            # Fast path: none of the three is set (as below), and a file served again
+            # unchanged gets its three headers from the cache.
+            key = (stat_result.st_size, stat_result.st_mtime_ns, stat_result.st_mtime)
+            headers = _STAT_HEADERS.get(key)
+            if headers is None:
+                headers = _stat_headers(*key)
+            raw_headers.extend(headers)
+            return
         names = {name for name, _ in raw_headers}
         size = stat_result.st_size
         if b"content-length" not in names:
             raw_headers.append((b"content-length", str(size).encode("latin-1")))
         if b"last-modified" not in names:
-            raw_headers.append(_last_modified_header(stat_result.st_mtime))
+            last_modified = _http_date(stat_result.st_mtime)
+            raw_headers.append((b"last-modified", last_modified.encode("latin-1")))
         if b"etag" not in names:
             etag = f'"{stat_result.st_mtime_ns:x}-{size:x}"'
             raw_headers.append((b"etag", etag.encode("latin-1")))
@@ -1023,19 +1036,23 @@ def _http_date(timestamp: float) -> str:
     return email.utils.formatdate(timestamp, usegmt=True)
 
 
-# Last-Modified headers by modification time (bounded): formatting a date costs about
-# twenty times a dict lookup, and a file is mostly served again unchanged.
-_LAST_MODIFIED: dict[float, tuple[bytes, bytes]] = {}
+_STAT_NAMES = frozenset({b"content-length", b"last-modified", b"etag"})
+# FileResponse's Content-Length, Last-Modified and ETag headers by (size, mtime_ns,
+# mtime), bounded: formatting the date alone costs about twenty dict lookups, and a
+# file is mostly served again unchanged.
+_STAT_HEADERS: dict[tuple[int, int, float], tuple[tuple[bytes, bytes], ...]] = {}
 
 
-def _last_modified_header(mtime: float) -> tuple[bytes, bytes]:
-    header = _LAST_MODIFIED.get(mtime)
-    if header is None:
-        header = (b"last-modified", _http_date(mtime).encode("latin-1"))
-        if len(_LAST_MODIFIED) >= 1024:
-            _LAST_MODIFIED.clear()
-        _LAST_MODIFIED[mtime] = header
-    return header
+def _stat_headers(size: int, mtime_ns: int, mtime: float) -> tuple[tuple[bytes, bytes], ...]:
+    headers = (
+        (b"content-length", str(size).encode("latin-1")),
+        (b"last-modified", _http_date(mtime).encode("latin-1")),
+        (b"etag", f'"{mtime_ns:x}-{size:x}"'.encode("latin-1")),
+    )
+    if len(_STAT_HEADERS) >= 1024:
+        _STAT_HEADERS.clear()
+    _STAT_HEADERS[size, mtime_ns, mtime] = headers
+    return headers
 
 
 def _check_attribute(key: str, name: str, value: str) -> str:

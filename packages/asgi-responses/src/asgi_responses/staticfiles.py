@@ -24,6 +24,7 @@ from asgi_core.exceptions import HTTPException
 from asgi_core.types import Receive, Scope, Send
 from asgi_core.websockets import WebSocketClose
 from asgi_responses._ranges import evaluate_preconditions, parse_http_date
+from asgi_responses._threads import run_sync
 from asgi_responses.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 __all__ = ["NotModifiedResponse", "StaticFiles"]
@@ -192,7 +193,7 @@ class StaticFiles:
         """
         if scope["method"] not in ("GET", "HEAD"):
             raise HTTPException(405, headers={"Allow": "GET, HEAD"})
-        found = await anyio.to_thread.run_sync(self._resolve, path)
+        found = await run_sync(self._resolve, path)
         if found is None:
             raise HTTPException(404)
         kind, full_path, stat_result = found
