@@ -296,6 +296,13 @@ CASES = [
         must_have=(b"access-control-allow-origin", b"access-control-allow-methods"),
     ),
     Case(
+        "cors_idle",
+        "CORS, no Origin (idle)",
+        "cors",
+        plain_endpoint,
+        must_not_have=(b"access-control-allow-origin",),
+    ),
+    Case(
         "gzip",
         "GZip 2 KiB text, Accept-Encoding: gzip",
         "gzip",
@@ -314,8 +321,23 @@ CASES = [
         must_not_have=(b"content-encoding",),
     ),
     Case(
+        "gzip_idle",
+        "GZip, no Accept-Encoding, small body (idle)",
+        "gzip",
+        plain_endpoint,
+        must_not_have=(b"content-encoding",),
+    ),
+    Case(
+        "gzip_small",
+        "GZip, Accept-Encoding: gzip, body under minimum_size",
+        "gzip",
+        plain_endpoint,
+        ((b"accept-encoding", b"gzip, deflate, br"),),
+        must_not_have=(b"content-encoding",),
+    ),
+    Case(
         "session_none",
-        "Session, no cookie, untouched",
+        "Session, no cookie, untouched (idle)",
         "sessions",
         plain_endpoint,
         must_not_have=(b"set-cookie",),

@@ -344,6 +344,23 @@ async def test_negotiation_cache_stays_bounded() -> None:
     assert header(result, "content-encoding") == "gzip"
 
 
+async def test_content_type_decisions_are_remembered_and_stay_bounded() -> None:
+    content_type = b"text/plain"
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", content_type)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": BIG})
+
+    middleware = GZipMiddleware(app)
+    for index in range(300):
+        for content_type, coding in ((b"video/x-%d" % index, None), (b"text/x-%d" % index, "gzip")):
+            for _ in range(2):  # the second answer comes from the cache
+                result = await run(middleware, headers=accepting())
+                assert header(result, "content-encoding") == coding, content_type
+    assert len(middleware._settings._excluded_cache) <= 256
+
+
 async def test_head_for_unwilling_clients_gets_the_vary_of_get() -> None:
     async def head_app(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-length", scope["path"].encode()[1:] or b"1000")]

@@ -13,7 +13,7 @@ def add_vary(headers: RawHeaders, token: bytes) -> None:
     """Add ``token`` to the ``Vary`` header of response ``headers`` (in place)."""
     lowered = token.lower()
     for index, (key, value) in enumerate(headers):
-        if key.lower() == b"vary":
+        if len(key) == 4 and key.lower() == b"vary":  # lower() only the names it could be
             present = {item.strip().lower() for item in value.split(b",")}
             if lowered not in present and b"*" not in present:
                 headers[index] = (key, value + b", " + token if value.strip() else token)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import importlib
 import zlib
-from collections.abc import Collection, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Collection, Sequence
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
@@ -60,6 +60,7 @@ _EXTRAS = {"br": ("brotli", "brotli"), "zstd": ("zstandard", "zstd")}
 _KNOWN = ("zstd", "br", "gzip")
 _NO_BODY_STATUSES = frozenset({204, 206, 304})
 _NEGOTIATION_CACHE_SIZE = 256
+_EXCLUDED_CACHE_SIZE = 256
 _THREADS = 40  # worker threads compressing at once, per event loop
 _limiter: anyio.lowlevel.RunVar[anyio.CapacityLimiter] = anyio.lowlevel.RunVar(
     "asgi_middleware.compression.limiter"
@@ -201,7 +202,7 @@ def available_encodings() -> tuple[str, ...]:
 class _Settings:
     """What every response of one middleware shares."""
 
-    __slots__ = ("excluded", "minimum_size", "thread_minimum_size")
+    __slots__ = ("_excluded_cache", "excluded", "minimum_size", "thread_minimum_size")
 
     def __init__(
         self, minimum_size: int, thread_minimum_size: int, exclude_content_types: Collection[str]
@@ -209,6 +210,29 @@ class _Settings:
         self.minimum_size = minimum_size
         self.thread_minimum_size = thread_minimum_size
         self.excluded = _normalize_content_types(exclude_content_types)
+        self._excluded_cache: dict[bytes, bool] = {}
+
+    def is_excluded(self, content_type: bytes) -> bool:
+        """:func:`_is_excluded`, remembered per ``Content-Type`` value (an app sends few)."""
+        cache = self._excluded_cache
+        excluded = cache.get(content_type)
+        if excluded is None:
+            excluded = _is_excluded(content_type, self.excluded)
+            if len(cache) >= _EXCLUDED_CACHE_SIZE:
+                cache.clear()
+            cache[content_type] = excluded
+        return excluded
+
+
+class _Done(tuple[()]):
+    """An awaitable that is already done: awaiting it runs no Python code (its
+    ``__await__`` is the empty tuple's C iterator), so it costs less than a coroutine."""
+
+    __slots__ = ()
+    __await__ = tuple.__iter__
+
+
+_DONE = cast("Awaitable[None]", _Done())
 
 
 _WAIT, _HELD, _PASS, _STREAM = range(4)
@@ -259,13 +283,16 @@ class _Responder:
         await self.app(scope, receive, self.send_with_compression)
 
     def _eligible(self, message: Message) -> bool:
-        if message["status"] in _NO_BODY_STATUSES or message["status"] < 200:
+        status = message["status"]
+        if status in _NO_BODY_STATUSES or status < 200:
             return False
         for key, value in message.get("headers", ()):
-            name = key.lower()
-            if name in (b"content-encoding", b"content-range") or (
-                name == b"content-type" and _is_excluded(value, self._settings.excluded)
-            ):
+            # lower() only the names of the right lengths
+            size = len(key)
+            if size == 12:
+                if key.lower() == b"content-type" and self._settings.is_excluded(value):
+                    return False
+            elif size in (13, 16) and key.lower() in (b"content-encoding", b"content-range"):
                 return False
         return True
 
@@ -295,24 +322,24 @@ class _Responder:
                 return int(value)
         return None
 
-    async def send_with_compression(self, message: Message) -> None:
-        """The ``send`` given to the app."""
+    def send_with_compression(self, message: Message) -> Awaitable[None]:
+        """The ``send`` given to the app (a plain function handing on the awaitable of
+        what it does: no coroutine per message)."""
         mode = self._mode
         if mode == _PASS:
-            await self.send(message)
-        elif mode == _STREAM:
-            await self._send_stream(message)
-        elif message["type"] == "http.response.start":
+            return self.send(message)
+        if mode == _STREAM:
+            return self._send_stream(message)
+        if message["type"] == "http.response.start":
             if self._eligible(message):
                 self._start = message
                 self._mode = _HELD
-            else:
-                self._mode = _PASS
-                await self.send(message)
-        elif mode == _HELD:
-            await self._first_body(message)
-        else:
-            await self.send(message)  # early hints and other messages before the start
+                return _DONE
+            self._mode = _PASS
+            return self.send(message)
+        if mode == _HELD:
+            return self._first_body(message)
+        return self.send(message)  # early hints and other messages before the start
 
     async def _first_body(self, message: Message) -> None:
         if message["type"] != "http.response.body":

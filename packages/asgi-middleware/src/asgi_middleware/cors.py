@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 
 from asgi_core.datastructures import Headers, MutableHeaders, find_header
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +46,7 @@ _CORS_RESPONSE_HEADERS = frozenset(
         b"access-control-expose-headers",
     }
 )
+_CORS_NAME_LENGTHS = frozenset(len(name) for name in _CORS_RESPONSE_HEADERS)
 
 
 def _allowed_headers_value(allow_headers: Collection[str]) -> str:
@@ -154,25 +155,28 @@ class CORSMiddleware:
             return
         headers = scope["headers"]
         origin = find_header(headers, b"origin")
+        if origin is None:  # not a CORS request: the response only varies on Origin
+            if self._fast:
+                await self.app(scope, receive, self._vary_only(send))
+            else:
+                await self.simple_response(scope, receive, send, Headers(scope=scope))
+            return
         method = (
             find_header(headers, b"access-control-request-method")
-            if origin is not None and scope["method"] == "OPTIONS"
+            if scope["method"] == "OPTIONS"
             else None
         )
         if method is not None:  # a preflight (a plain OPTIONS request reaches the app)
-            assert origin is not None
             if self._fast_preflight:
                 await self._send_preflight(scope, origin, method, send)
             else:
                 response = self.preflight_response(Headers(scope=scope))
                 await response(scope, receive, send)
             return
-        if not self._fast:
-            await self.simple_response(scope, receive, send, Headers(scope=scope))
-        elif origin is None:
-            await self.app(scope, receive, self._vary_only(send))
-        else:
+        if self._fast:
             await self.app(scope, receive, self._simple(origin, send))
+        else:
+            await self.simple_response(scope, receive, send, Headers(scope=scope))
 
     def preflight_response(self, request_headers: Headers) -> Response:
         """The answer to a preflight request: 200, or 400 naming what was refused."""
@@ -267,30 +271,39 @@ class CORSMiddleware:
         headers["access-control-allow-origin"] = origin
         headers.add_vary_header("Origin")
 
+    # The send wrappers below are what simple_response() and send() do, as plain
+    # functions handing on send's own awaitable: no coroutine per message.
+
     def _vary_only(self, send: Send) -> Send:
-        async def send_with_vary(message: Message) -> None:
+        def send_with_vary(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 add_vary(headers, b"Origin")
                 message["headers"] = headers
-            await send(message)
+            return send(message)
 
         return send_with_vary
 
     def _simple(self, origin: bytes, send: Send) -> Send:
-        allowed = self.is_allowed_origin(origin.decode("latin-1"))
+        if not self.is_allowed_origin(origin.decode("latin-1")):
+            return self._vary_only(send)
         value = origin if self.preflight_explicit_allow_origin else b"*"
         extra = self._simple_headers
 
-        async def send_with_cors(message: Message) -> None:
+        def send_with_cors(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                if allowed:
-                    headers = [h for h in headers if h[0].lower() not in _CORS_RESPONSE_HEADERS]
-                    headers.append((b"access-control-allow-origin", value))
-                    headers.extend(extra)
+                # The app's own CORS headers give way to ours (lower() only the names
+                # of the right lengths).
+                headers = [
+                    h
+                    for h in message.get("headers", ())
+                    if len(h[0]) not in _CORS_NAME_LENGTHS
+                    or h[0].lower() not in _CORS_RESPONSE_HEADERS
+                ]
+                headers.append((b"access-control-allow-origin", value))
+                headers.extend(extra)
                 add_vary(headers, b"Origin")
                 message["headers"] = headers
-            await send(message)
+            return send(message)
 
         return send_with_cors

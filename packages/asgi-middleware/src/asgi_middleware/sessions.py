@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from base64 import b64decode, b64encode
-from collections.abc import ItemsView, Iterator, KeysView, ValuesView
+from collections.abc import Awaitable, ItemsView, Iterator, KeysView, ValuesView
 from typing import Any, Literal
 
 try:
@@ -269,38 +269,41 @@ class SessionMiddleware:
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
+        await self.app(scope, receive, self._sender(scope, original, send))
 
-        async def send_with_session(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                session = scope.get("session")
-                if isinstance(session, Session):
-                    vary = session.accessed
-                    header = self._header(session, original, session.modified, vary)
-                else:  # the app put another mapping there: it used the session
-                    vary = True
-                    header = self._header(session, original, False, True)
-                if vary:  # a session that was not even read has nothing to store
-                    headers = list(message.get("headers", ()))
-                    add_vary(headers, b"Cookie")
-                    if header is not None:
-                        headers.append((b"set-cookie", header))
-                    message["headers"] = headers
-            await send(message)
+    def _sender(self, scope: Scope, original: bytes, send: Send) -> Send:
+        """The ``send`` given to the app: adds ``Vary: Cookie`` and the ``Set-Cookie``
+        the session needs to the response start."""
 
-        await self.app(scope, receive, send_with_session)
+        # A plain function handing on send's own awaitable: no coroutine per message.
+        def send_with_session(message: Message) -> Awaitable[None]:
+            if message["type"] != "http.response.start":
+                return send(message)
+            session = scope.get("session")
+            if isinstance(session, Session):
+                if not session.accessed:  # neither read nor changed: nothing to store
+                    return send(message)
+                header = self._header(session, original, session.modified)
+            else:  # the app put another mapping there: it used the session
+                header = self._header(session, original, False)
+            headers = list(message.get("headers", ()))
+            add_vary(headers, b"Cookie")
+            if header is not None:
+                headers.append((b"set-cookie", header))
+            message["headers"] = headers
+            return send(message)
 
-    def _header(self, session: Any, original: bytes, modified: bool, read: bool) -> bytes | None:
-        """The Set-Cookie value this response needs, or ``None``.
+        return send_with_session
+
+    def _header(self, session: Any, original: bytes, modified: bool) -> bytes | None:
+        """The Set-Cookie value this response, whose session was read, needs, or ``None``.
 
         A modified session is always signed again (``mark_modified()`` refreshes the
         cookie); one that was only read is compared with the cookie's JSON when a
         nested value could have changed behind its back.
         """
-        if not modified:
-            if not read:
-                return None
-            if isinstance(session, Session) and not _has_containers(session):
-                return None  # every change would have gone through a write method
+        if not modified and isinstance(session, Session) and not _has_containers(session):
+            return None  # every change would have gone through a write method
         if not session:
             return self._clear_cookie if original else None
         payload = json.dumps(session).encode("utf-8")
