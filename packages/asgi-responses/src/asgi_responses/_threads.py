@@ -13,14 +13,14 @@ opened) and its outcome is dropped, where anyio would wait for it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
@@ -31,7 +31,14 @@ T = TypeVar("T")
 # At most this many threads do file work at once; they wait for work once started.
 MAX_WORKERS = 16
 
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+if TYPE_CHECKING:
+    # asyncio is not imported here: an app on asyncio has it loaded already, and one on
+    # trio (or a plain `import asgi_app`) should not pay for it.
+    import asyncio
+
+    _Job = tuple[
+        asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]
+    ]
 
 
 class _Pool:
@@ -98,8 +105,9 @@ if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX only
 
 async def run_sync(func: Callable[..., T], *args: Any) -> T:
     """Call ``func(*args)`` in a worker thread and return (or raise) what it does."""
+    aio = sys.modules.get("asyncio")
     try:
-        task = asyncio.current_task()
+        task = None if aio is None else aio.current_task()
     except RuntimeError:  # no asyncio loop in this thread: trio
         task = None
     if task is None:
