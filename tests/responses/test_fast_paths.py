@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import sys
 import os
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,27 @@ def test_json_errors_leave_the_encoders_usable() -> None:
             JSONResponse({"x": object()})
         shared = [1]
         assert JSONResponse([shared, shared]).body == b"[[1],[1]]"  # no false cycle
+
+
+@pytest.mark.parametrize("cls", [JSONResponse, OwnJSON])
+def test_json_cycles_and_too_deep_nesting_raise_as_json_dumps_does(
+    cls: type[JSONResponse],
+) -> None:
+    # The shared encoder checks no cycles; on RecursionError the checking one answers.
+    circular: dict[str, Any] = {}
+    circular["self"] = circular
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        json.dumps(circular)
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        cls(circular)
+    deep: list[Any] = []
+    for _ in range(sys.getrecursionlimit() * 2):
+        deep = [deep]
+    with pytest.raises(RecursionError):
+        json.dumps(deep)
+    with pytest.raises(RecursionError):
+        cls(deep)
+    assert cls({"after": [1, {"ok": True}]}).body == b'{"after":[1,{"ok":true}]}'
 
 
 def test_json_encoding_nested_in_json_encoding() -> None:

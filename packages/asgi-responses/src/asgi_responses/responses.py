@@ -73,14 +73,18 @@ _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators
 _C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
 
 
-def _new_json_encoder() -> Callable[[Any, int], Iterable[str]]:
-    """The one-shot C encoder that ``_JSON_ENCODER.encode`` builds on every call (same
-    options, same output), or that method itself where the C accelerator is missing."""
+def _unchecked_json_encoder() -> Callable[[Any, int], Iterable[str]]:
+    """The C encoder that ``_JSON_ENCODER.encode`` builds on every call (same options,
+    same output), but built once and without cycle markers, so that it keeps no state
+    between calls and one instance serves every thread and nested call. A cycle makes it
+    recurse until ``RecursionError``; :func:`_json_text` then asks ``_JSON_ENCODER``,
+    which raises the usual ``ValueError``. Where the C accelerator is missing, the
+    method itself."""
     if _C_MAKE_ENCODER is None:  # pragma: no cover - CPython always has it
         return lambda content, _level: (_JSON_ENCODER.encode(content),)
     encoder = _JSON_ENCODER
     return _C_MAKE_ENCODER(  # type: ignore[no-any-return]
-        {},  # the cycle markers: empty again after every successful call
+        None,  # no cycle markers (check_circular=False)
         encoder.default,
         json.encoder.encode_basestring,  # ensure_ascii=False
         None,
@@ -92,10 +96,20 @@ def _new_json_encoder() -> Callable[[Any, int], Iterable[str]]:
     )
 
 
-# Idle JSON encoders: each is used by one caller at a time (a thread, or a nested call,
-# takes another or a new one), and one whose call raised is dropped, since its cycle
-# markers may not be empty. Building the encoder is a third of encoding a small object.
-_FREE_JSON_ENCODERS: list[Callable[[Any, int], Iterable[str]]] = []
+# Building an encoder is a third of encoding a small object, and checking for cycles
+# another tenth: the happy path pays neither.
+_JSON_UNCHECKED = _unchecked_json_encoder()
+
+
+def _json_text(content: Any) -> str:
+    """``_JSON_ENCODER.encode(content)``, from the shared unchecked encoder."""
+    try:
+        return "".join(_JSON_UNCHECKED(content, 0))
+    except RecursionError:
+        # A cycle, or nesting too deep for the recursion limit: the checking encoder
+        # says which (ValueError "Circular reference detected", or RecursionError).
+        return _JSON_ENCODER.encode(content)
+
 
 # RFC 9110 token characters: what a cookie name may contain.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -374,11 +388,10 @@ class JSONResponse(Response):
         if cls.render is _JSON_RENDER:
             # Fast path: what render() does, without the call.
             try:
-                encoder = _FREE_JSON_ENCODERS.pop()
-            except IndexError:
-                encoder = _new_json_encoder()
-            text = "".join(encoder(content, 0))
-            _FREE_JSON_ENCODERS.append(encoder)
+                text = "".join(_JSON_UNCHECKED(content, 0))
+            except RecursionError:
+                # A cycle, or nesting too deep: the checking encoder says which.
+                text = _JSON_ENCODER.encode(content)
             body = text.encode("utf-8")
         else:
             body = self.render(content)
@@ -404,7 +417,7 @@ class JSONResponse(Response):
             self.init_headers(headers)
 
     def render(self, content: Any) -> bytes:
-        return _JSON_ENCODER.encode(content).encode("utf-8")
+        return _json_text(content).encode("utf-8")
 
 
 _JSON_RENDER = JSONResponse.render
