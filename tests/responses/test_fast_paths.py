@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import email.utils
 import json
-import sys
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
