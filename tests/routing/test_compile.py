@@ -275,6 +275,35 @@ def test_index_candidates() -> None:
     assert index.candidates("relative") == (4,)
 
 
+def test_index_split_hands_back_the_segments() -> None:
+    index = RouteIndex([(0, (("users",), False)), (1, (("users", None), False)), (2, None)])
+    assert index.exact == {"/users": (0, 2)}
+    assert index.split("/users/42") == ((1, 2), ["", "users", "42"])
+    assert index.split("/files/42") == ((2,), ["", "files", "42"])
+    assert index.split("relative/path") == ((2,), None)
+    assert index.split("") == ((2,), None)
+
+
+def test_segment_params() -> None:
+    # Parameters that each fill a segment, str or int: matched from the split path.
+    assert compile_template("/u/{id:int}/x/{name}").segment_params == (
+        (2, "id", True),
+        (4, "name", False),
+    )
+    assert compile_template("/{a}").segment_params == ((1, "a", False),)
+    # Anything else is left to the regex.
+    for template in ["/u/{x:float}", "/u/v{id:int}", "/u/{a}.{b}", "/f/{p:path}", "{sub}.org"]:
+        assert compile_template(template).segment_params is None
+
+
+def test_segment_params_leave_custom_convertors_to_the_regex(restore_convertors: None) -> None:
+    class Even(IntegerConvertor):
+        regex = "[0-9]*[02468]"
+
+    register_url_convertor("int", Even())
+    assert compile_template("/u/{id:int}").segment_params is None
+
+
 def test_index_without_barriers_is_exact() -> None:
     index = RouteIndex([(i, ((f"r{i}",), False)) for i in range(1000)])
     assert index.candidates("/r999") == (999,)

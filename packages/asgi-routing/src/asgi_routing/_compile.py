@@ -272,6 +272,12 @@ class CompiledPath:
     """The index key (``None`` for host templates)."""
     matcher: _SegmentMatcher | None = None
     """A linear-time matcher, for templates whose segments hold several parameters."""
+    segment_params: tuple[tuple[int, str, bool], ...] | None = None
+    """For a path template whose parameters each fill a whole segment and are ``str``
+    or ``int`` (``/users/{id:int}``): ``(position in path.split("/"), name, is_int)``
+    per parameter. A path the index filed under the template's key (its literal
+    segments, its segment count) matches if those segments are non-empty (``str``)
+    or ASCII digits (``int``): the router matches them without the regex."""
     regex_limit: int = 0
     """Texts up to this length go to the regex even when there is a matcher: it is
     faster there, and its backtracking cannot cost much on so little text."""
@@ -372,6 +378,21 @@ def _segment_matcher(
     return _SegmentMatcher(tuple(compiled), is_host, regex, segment_bound(len(params)))
 
 
+def _segment_params(tokens: list[_Token]) -> tuple[tuple[int, str, bool], ...] | None:
+    """See ``CompiledPath.segment_params``."""
+    found: list[tuple[int, str, bool]] = []
+    for position, segment in enumerate(_segments(tokens, False)):
+        if len(segment) != 1 or isinstance(segment[0], str):
+            if any(isinstance(item, _Param) for item in segment):
+                return None
+            continue
+        kind = type(segment[0].convertor)
+        if kind is not StringConvertor and kind is not IntegerConvertor:
+            return None
+        found.append((position, segment[0].name, kind is IntegerConvertor))
+    return tuple(found)
+
+
 def _path_regex(tokens: list[_Token], is_host: bool, bound: bool = False) -> str:
     """The template's regex, segment by segment.
 
@@ -465,6 +486,7 @@ def compile_template(path: str) -> CompiledPath:
         slash_checked=slash_checked,
         key=None if is_host else _index_key(tokens),
         matcher=matcher,
+        segment_params=None if is_host else _segment_params(tokens),
         regex_limit=regex_limit,
     )
 

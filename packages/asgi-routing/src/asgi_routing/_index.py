@@ -66,7 +66,7 @@ class RouteIndex:
     :data:`IndexKey`, or ``None`` for a barrier. Routes left out never match.
     """
 
-    __slots__ = ("_barriers", "_exact", "_root")
+    __slots__ = ("_barriers", "_root", "exact")
 
     def __init__(self, entries: Iterable[tuple[int, IndexKey | None]]) -> None:
         self._root = root = _Node()
@@ -89,7 +89,9 @@ class RouteIndex:
                 static_paths.append("/" + "/".join(literals))
         self._barriers = tuple(barriers)
         root.finish(self._barriers)
-        self._exact: dict[str, tuple[int, ...]] = {
+        # The candidates of each path a template without parameters matches: one
+        # lookup answers candidates() for those (the router looks here first).
+        self.exact: dict[str, tuple[int, ...]] = {
             path: self._walk(path.split("/")) for path in static_paths
         }
 
@@ -123,23 +125,33 @@ class RouteIndex:
 
     def candidates(self, path: str) -> tuple[int, ...]:
         """Positions of the routes that may match ``path``, in declaration order."""
-        exact = self._exact.get(path)
+        exact = self.exact.get(path)
         if exact is not None:
             return exact
-        if not path.startswith("/"):
-            return self._barriers
+        return self.split(path)[0]
+
+    def split(self, path: str) -> tuple[tuple[int, ...], list[str] | None]:
+        """:meth:`candidates` of a path not in :attr:`exact`, with ``path.split("/")``.
+
+        The segments are ``None`` for a path not starting with ``/`` (only barriers
+        are candidates). Otherwise every candidate filed with a key without a tail
+        is there because the path has its number of segments and its literal segments:
+        such a route only has to match the segments its parameters are in.
+        """
         segments = path.split("/")
         last = len(segments)
+        if last == 1 or segments[0]:
+            return self._barriers, None
         node, depth = self._root, 1
         # Fast path: while there is a single way down and no tail to collect, the
         # answer is precomputed on the node where the path ends.
         while not node.branchy:
             if depth == last:
-                return node.result
+                return node.result, segments
             child = node.literal.get(segments[depth])
             if child is None:
                 child = node.wild
                 if child is None:
-                    return self._barriers
+                    return self._barriers, segments
             node, depth = child, depth + 1
-        return self._walk(segments)
+        return self._walk(segments), segments

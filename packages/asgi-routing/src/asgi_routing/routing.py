@@ -521,6 +521,7 @@ class Route(BaseRoute):
         self._allow = ", ".join(sorted(self.methods or ()))
         self._compiled = _compile_route(route, path)
         self._static = not self._compiled.convertors
+        self._segment_params = self._compiled.segment_params
         self.path_regex = self._compiled.regex
         self.path_format = self._compiled.format
         self.param_convertors: dict[str, Convertor[Any]] = self._compiled.convertors
@@ -562,7 +563,9 @@ class Route(BaseRoute):
         else:
             await self.app(scope, receive, send)
 
-    def _fast_match(self, route_path: str, scope: Scope) -> ASGIApp | None:
+    def _fast_match(
+        self, route_path: str, segments: list[str] | None, scope: Scope
+    ) -> ASGIApp | None:
         """``matches`` then ``handle`` for the router, in one step on its hot path.
 
         On a full match of the HTTP ``scope`` (whose route path is ``route_path``),
@@ -570,7 +573,9 @@ class Route(BaseRoute):
         :meth:`handle` when the body limit in force refuses the request). Otherwise
         return ``None`` and leave ``scope`` alone (the router then asks :meth:`matches`,
         which reports a partial match). Only valid while neither ``matches`` nor
-        ``handle`` is overridden.
+        ``handle`` is overridden. ``segments`` are ``route_path.split("/")`` when the
+        router's index found this route by them (so its literal segments match), else
+        ``None``.
         """
         # _path_params, inlined: this is the hottest call of the router.
         params: dict[str, Any] | None
@@ -579,6 +584,25 @@ class Route(BaseRoute):
                 return None
             outer = scope.get("path_params")
             params = dict(outer) if outer else {}
+        elif segments is not None and (plan := self._segment_params) is not None:
+            # The regex's answer, from the segments the index split and matched.
+            params = {}
+            for position, name, is_int in plan:
+                text = segments[position]
+                if is_int:
+                    if not (text.isdigit() and text.isascii()):
+                        return None
+                    try:
+                        params[name] = int(text)
+                    except ValueError:  # too many digits for int()
+                        return None
+                elif text:
+                    params[name] = text
+                else:
+                    return None
+            outer = scope.get("path_params")
+            if outer:
+                params = {**outer, **params}
         else:
             params = _match_params(self._compiled, route_path, scope)
             if params is None:
@@ -1051,12 +1075,16 @@ class Router:
         else:
             raise RuntimeError(f"Router cannot handle ASGI scope type {scope_type!r}.")
         route_path = _get_route_path(scope) if scope.get("root_path") else scope["path"]
+        candidates = index.exact.get(route_path)
+        segments: list[str] | None = None
+        if candidates is None:
+            candidates, segments = index.split(route_path)
         partials: list[BaseRoute] | None = None
         partial_scope: Scope | None = None
-        for position in index.candidates(route_path):
+        for position in candidates:
             fast_route = fast[position]
             if fast_route is not None:
-                app = fast_route._fast_match(route_path, scope)
+                app = fast_route._fast_match(route_path, segments, scope)
                 if app is not None:
                     return app(scope, receive, send)
             route = routes[position]
