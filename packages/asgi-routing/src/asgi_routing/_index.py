@@ -148,7 +148,9 @@ class RouteIndex:
         while not node.branchy:
             if depth == last:
                 return node.result, segments
-            child = node.literal.get(segments[depth])
+            # A node without literal children (/users/{id}) skips hashing the segment.
+            literal = node.literal
+            child = literal.get(segments[depth]) if literal else None
             if child is None:
                 child = node.wild
                 if child is None:
