@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -202,6 +204,22 @@ async def test_segment_parameters_match_as_the_regex_does() -> None:
     # The mount's parameters come first, as the regex path merges them.
     assert body(await run(app, "GET", "/m/acme/u/5")) == {"org": "'acme'", "id": "5"}
     assert (await run(app, "GET", "/m/acme/u/x")).status == 404
+
+
+async def test_the_routing_table_copies_and_pickles() -> None:
+    router = Router([Route("/a", Echo("a"))])
+    router.routes.append(Route("/b", Echo("b")))
+    assert body(await run(router, "GET", "/b"))["label"] == "b"
+    tables = [copy.copy(router.routes), copy.deepcopy(router.routes)]
+    tables += [pickle.loads(pickle.dumps(router.routes, protocol)) for protocol in range(6)]
+    for table in tables:
+        assert type(table) is type(router.routes)
+        assert [route.path for route in table] == ["/a", "/b"]
+    # A copied router still notices a change of its table.
+    clone = copy.deepcopy(router)
+    clone.routes.append(Route("/c", Echo("c")))
+    assert body(await run(clone, "GET", "/c"))["label"] == "c"
+    assert (await run(router, "GET", "/c")).status == 404
 
 
 class Tag:

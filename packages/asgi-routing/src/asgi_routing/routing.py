@@ -904,12 +904,17 @@ class Host(BaseRoute):
 class _RouteList(list[BaseRoute]):
     """A list of routes that counts its mutations, so the router knows to re-index."""
 
-    # A slot: the router reads it on every request (a slot is the cheapest attribute).
+    # A slot: the router reads it on every request, and a slot is the cheapest read
+    # (a class attribute read through a list subclass instance is not specialized).
     __slots__ = ("version",)
 
     def __init__(self, routes: Iterable[BaseRoute] = ()) -> None:
         super().__init__(routes)
         self.version = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copied and pickled (any protocol) as the list it holds, and its version.
+        return _RouteList, (list(self),), (None, {"version": self.version})
 
     def _touch(self) -> None:
         self.version += 1
