@@ -16,6 +16,7 @@ from asgi_core._parsers import (
     parse_cookie,
     parse_json,
     parse_urlencoded,
+    parse_urlencoded_fast,
     unquote_cookie_value,
 )
 
@@ -197,6 +198,10 @@ def test_urlencoded_fast_path_agrees_with_the_general_path(
 
     general = _outcome(_parsers._parse_urlencoded_bytes, body, max_fields, charset, max_part_size)
     assert _outcome(fast, body, max_fields, charset, max_part_size) == general
+    # The fast path alone (UTF-8): the general path's pairs and their dict, or no answer.
+    parsed = parse_urlencoded_fast(body, max_fields, max_part_size)
+    if parsed is not None and charset == "utf-8":
+        assert parsed == (general, dict(general))
 
 
 @pytest.mark.parametrize(
@@ -210,6 +215,8 @@ def test_urlencoded_fast_path_agrees_with_the_general_path(
         (b"a=" + b"x" * 38 + b"&b=" + b"y" * 37, True, 40),  # each pair within max_part_size
         (b"a=1&b=2&c=3&d=4", False, 40),  # over max_fields: the general path raises
         (b"a=1&&b=2&c", False, 40),  # as many "&" as max_fields: the general path decides
+        (b"a&&&b", True, 40),  # as many "&" as max_fields, but too short for more pairs
+        (b"a&&&bc", False, 40),  # long enough for four pairs: the general path counts
         (b"a=" + b"x" * 39, False, 40),  # a pair over max_part_size: the general path decides
         (b"a" * 41, False, 40),  # a name over max_part_size: the general path raises
         (b"a=" + b"x" * (64 * 1024 - 2), True, float("inf")),

@@ -22,6 +22,7 @@ __all__ = [
     "parse_cookie",
     "parse_json",
     "parse_urlencoded",
+    "parse_urlencoded_fast",
     "unquote_cookie_value",
 ]
 
@@ -252,13 +253,30 @@ def parse_urlencoded(
     name or a value longer than ``max_part_size`` bytes (as sent, still encoded)
     raises :class:`FieldTooLarge`. ``charset`` must be a known codec.
     """
-    if charset == "utf-8" and len(body) <= _SMALL_FORM and body.isascii():
-        # Fast path for the common body (small, ASCII, no escapes): decoded once and
-        # split as text, where a character is a byte. Anything it cannot answer alike
-        # (an escape, an error, a limit within reach) goes to the general path below.
-        text = body.decode("ascii")
-        # Fewer "&" than max_fields: the split makes at most max_fields pairs.
-        if "%" not in text and text.count("&") < max_fields:
+    if charset == "utf-8":
+        parsed = parse_urlencoded_fast(body, max_fields, max_part_size)
+        if parsed is not None:
+            return parsed[0]
+    return _parse_urlencoded_bytes(body, max_fields, charset, max_part_size)
+
+
+def parse_urlencoded_fast(
+    body: bytes, max_fields: int | float, max_part_size: int | float
+) -> tuple[list[tuple[str, str]], dict[str, str]] | None:
+    """``parse_urlencoded`` of a UTF-8 body, for the common body only (small, ASCII,
+    no escapes, no limit within reach): its pairs and a dict of each name's last
+    value; ``None`` for any other body, which only the general path answers alike.
+    """
+    size = len(body)
+    if size <= _SMALL_FORM and body.isascii():
+        # Decoded once and split as text, where a character is a byte. Anything it
+        # cannot answer alike (an escape, an error, a limit within reach) is left to
+        # the general path.
+        text = body.decode()
+        # The split makes at most max_fields pairs: the body is too short to hold more
+        # (each pair but the last takes a byte and an "&"), or has fewer "&" than that.
+        # The length test spares a small form the count (measured: ~700 instructions).
+        if "%" not in text and (size + 1 <= 2 * max_fields or text.count("&") < max_fields):
             if "+" in text:
                 text = text.replace("+", " ")
             pairs = text.split("&")
@@ -266,11 +284,13 @@ def parse_urlencoded(
                 pairs = [pair for pair in pairs if pair]
             if len(text) <= max_part_size or max(map(len, pairs), default=0) <= max_part_size:
                 items: list[tuple[str, str]] = []
+                fields: dict[str, str] = {}
                 for pair in pairs:
                     name, _, value = pair.partition("=")
                     items.append((name, value))
-                return items
-    return _parse_urlencoded_bytes(body, max_fields, charset, max_part_size)
+                    fields[name] = value
+                return items, fields
+    return None
 
 
 def _parse_urlencoded_bytes(
