@@ -768,6 +768,86 @@ async def test_urlencoded_form_reading_errors() -> None:
     assert (await request.form()).multi_items() == [("a", "1"), ("b", "2")]
 
 
+async def test_urlencoded_form_reads_the_first_of_repeated_body_headers() -> None:
+    """Content-Type and Content-Length are looked up together: the first of each counts."""
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    plain = ("content-type", "text/plain")
+    assert (await make_request([b"a=1"], [urlencoded, plain]).form())["a"] == "1"
+    assert await make_request([b"a=1"], [plain, urlencoded]).form() == FormData()
+    limits = RequestLimits(max_buffered_size=10)
+    small, large = ("content-length", "3"), ("content-length", "20")
+    request = make_request([b"a=1"], [small, urlencoded, large], limits=limits)
+    assert (await request.form())["a"] == "1"
+    receiver = Receiver([b"a=1"])
+    request = Request(make_scope([large, urlencoded, small], limits=limits), receiver)
+    with pytest.raises(HTTPException) as info:
+        await request.form()
+    assert info.value.status_code == 413
+    assert receiver.calls == 0
+
+
+async def test_urlencoded_form_with_headers_not_in_a_list() -> None:
+    scope = make_scope([("content-type", "application/x-www-form-urlencoded")])
+    scope["headers"] = tuple(scope["headers"])
+    assert (await Request(scope, Receiver([b"a=1"])).form())["a"] == "1"
+
+
+async def test_urlencoded_form_limits_of_any_kind_in_the_scope() -> None:
+    """Limits of a subclass count; anything else in their place means the defaults."""
+
+    class Tight(RequestLimits):
+        pass
+
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    request = make_request([b"a=1&b=2"], [urlencoded], limits=Tight(max_fields=1), app=IN_APP)
+    with pytest.raises(HTTPException, match="Maximum number of fields is 1"):
+        await request.form()
+    scope = make_scope([urlencoded])
+    scope[LIMITS_KEY] = {"max_fields": 1}
+    form = await Request(scope, Receiver([b"a=1&b=2"])).form()
+    assert form.multi_items() == [("a", "1"), ("b", "2")]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [RequestLimits(max_buffered_size=5), RequestLimits(max_body_size=5)],
+)
+async def test_urlencoded_form_in_one_message_over_the_limit(limits: RequestLimits) -> None:
+    """A whole body in its first message (no Content-Length) is held to the smaller of
+    max_buffered_size and max_body_size, like a body read in many messages."""
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    for chunks in ([b"a=1&b=2"], [b"a=1", b"&b=2"]):
+        request = make_request(chunks, [urlencoded], limits=limits)
+        with pytest.raises(HTTPException) as info:
+            await request.form()
+        assert info.value.status_code == 413
+        assert info.value.detail == "Request body is too large (limit: 5 bytes)."
+    request = make_request([b"a=1&b"], [urlencoded], limits=limits)
+    assert (await request.form()).multi_items() == [("a", "1"), ("b", "")]
+
+
+async def test_urlencoded_form_part_size_argument() -> None:
+    """max_part_size given to form() bounds each name and value, on every parse path."""
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    for body in (b"a=12345", b"a=%31%32%33%34%35"):
+        form = await make_request([body], [urlencoded]).form(max_part_size=len(body))
+        assert form["a"] == "12345"
+        with pytest.raises(MultiPartException) as info:
+            await make_request([body], [urlencoded]).form(max_part_size=4)
+        assert info.value.status_code == 413
+
+
+async def test_urlencoded_form_first_message_not_a_body() -> None:
+    """A first message that is not body, or a disconnect, is handled as any other."""
+    urlencoded = ("content-type", "application/x-www-form-urlencoded")
+    receive = scripted([{"type": "http.other"}, {"type": "http.request", "body": b"a=1"}])
+    assert (await Request(make_scope([urlencoded]), receive).form())["a"] == "1"
+    request = Request(make_scope([urlencoded]), scripted([{"type": "http.disconnect"}]))
+    with pytest.raises(ClientDisconnect):
+        await request.form()
+    assert await request.is_disconnected()
+
+
 async def test_multipart_enforces_max_body_size() -> None:
     request = make_request(
         split_every(MULTIPART, 16), [MULTIPART_TYPE], limits=RequestLimits(max_body_size=50)

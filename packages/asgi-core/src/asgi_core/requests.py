@@ -28,6 +28,7 @@ from asgi_core._parsers import (
     parse_content_type,
     parse_cookie,
     parse_json,
+    parse_urlencoded_fast,
 )
 from asgi_core.datastructures import (
     URL,
@@ -39,8 +40,14 @@ from asgi_core.datastructures import (
 )
 from asgi_core.exceptions import HTTPException
 from asgi_core.formparsers import FormParser as FormParser  # importable from here, as before
-from asgi_core.formparsers import MultiPartException, MultiPartParser, _urlencoded_form
-from asgi_core.limits import RequestLimits, get_limits
+from asgi_core.formparsers import (
+    MultiPartException,
+    MultiPartParser,
+    _general_urlencoded_form,
+    _new_object,
+    _urlencoded_form,
+)
+from asgi_core.limits import DEFAULT_LIMITS, LIMITS_KEY, RequestLimits, get_limits
 from asgi_core.types import Message, Receive, Scope, Send
 
 if sys.version_info >= (3, 13):  # pragma: no cover - one branch per Python version
@@ -379,10 +386,14 @@ class Request(HTTPConnection[StateT]):
             self._body = await self._read_body(_buffer_limit(get_limits(self.scope)))
         return self._body
 
-    async def _read_body(self, limit: int) -> bytes:
-        """The whole body, at most ``limit`` bytes (413 past it), not cached."""
+    async def _read_body(self, limit: int, started: bool = False) -> bytes:
+        """The whole body, at most ``limit`` bytes (413 past it), not cached.
+
+        ``started``: the caller has called ``_start_reading`` already.
+        """
         # The loop of _chunks, inlined: body() and urlencoded forms are on the hot path.
-        self._start_reading(limit)
+        if not started:
+            self._start_reading(limit)
         chunks: list[bytes] = []
         received = 0
         while True:
@@ -475,59 +486,107 @@ class Request(HTTPConnection[StateT]):
         max_fields: int | float | None,
         max_part_size: int | None,
     ) -> FormData:
-        if self._form is None:
-            limits = get_limits(self.scope)
-            raw_type = self._raw_header(b"content-type")
-            if raw_type == _URLENCODED:
-                # What parse_content_type() gives for the type browsers send, known ahead.
-                media_type, params = "application/x-www-form-urlencoded", _NO_PARAMS
-            else:
-                media_type, params = parse_content_type(
-                    "" if raw_type is None else raw_type.decode("latin-1")
-                )
-            try:
-                if media_type == "application/x-www-form-urlencoded":
-                    # FormParser(...).parse() over _chunks(), without the stream: the
-                    # body is read whole as body() reads it (not cached: the form
-                    # consumes the stream, as in Starlette), then parsed in one pass.
-                    cap = _buffer_limit(limits)
-                    body = self._body
+        form = self._form
+        if form is not None:
+            return form
+        scope = self.scope
+        limits = scope.get(LIMITS_KEY, DEFAULT_LIMITS)
+        if type(limits) is not RequestLimits:  # get_limits(scope), inlined
+            limits = get_limits(scope)
+        # The Content-Type and Content-Length (first of each), in one pass.
+        raw_type = raw_length = None
+        headers = scope.get("headers")
+        if type(headers) is not list:
+            headers = self.headers.raw
+        for key, value in headers:
+            if key == b"content-type":
+                if raw_type is None:
+                    raw_type = value
+            elif key == b"content-length" and raw_length is None:
+                raw_length = value
+        if raw_type == _URLENCODED:
+            # What parse_content_type() gives for the type browsers send, known ahead.
+            media_type, params = "application/x-www-form-urlencoded", _NO_PARAMS
+        else:
+            media_type, params = parse_content_type(
+                "" if raw_type is None else raw_type.decode("latin-1")
+            )
+        try:
+            if media_type == "application/x-www-form-urlencoded":
+                # FormParser(...).parse() over _chunks(), without the stream: the body
+                # is read whole as body() reads it (not cached: the form consumes the
+                # stream, as in Starlette), then parsed in one pass.
+                cap = limits.max_buffered_size  # _buffer_limit(limits), inlined
+                if limits.max_body_size is not None and limits.max_body_size < cap:
+                    cap = limits.max_body_size
+                body = self._body
+                if body is None:
+                    # _start_reading(cap), inlined, with the Content-Length found above.
+                    if self._stream_consumed:
+                        raise RuntimeError("Stream consumed")
+                    self._stream_consumed = True
+                    if (
+                        raw_length is not None
+                        and (raw_length.isdigit() or (raw_length := raw_length.strip()).isdigit())
+                        and (len(raw_length) > 18 or int(raw_length) > cap)
+                    ):
+                        raise _too_large(cap)
+                    if self._peeked is None:
+                        # The common case, without _read_body's frame: the first message
+                        # holds the whole body.
+                        message = await self._receive()
+                        if message["type"] == "http.request" and not message.get(
+                            "more_body", False
+                        ):
+                            body = message.get("body", b"")
+                            if len(body) > cap:
+                                raise _too_large(cap)
+                        else:
+                            self._peeked = message
                     if body is None:
-                        body = await self._read_body(cap)
-                    self._form = _urlencoded_form(
-                        body,
-                        params,
-                        limits.max_fields if max_fields is None else max_fields,
-                        limits.max_part_size if max_part_size is None else max_part_size,
-                        cap,
-                    )
-                elif media_type == "multipart/form-data":
-                    chunks = self._chunks(limits.max_body_size)
-                    parser = MultiPartParser(
-                        self.headers,
-                        chunks,
-                        max_files=limits.max_files if max_files is None else max_files,
-                        max_fields=limits.max_fields if max_fields is None else max_fields,
-                        max_part_size=(
-                            limits.max_part_size if max_part_size is None else max_part_size
-                        ),
-                        spool_max_size=limits.spool_max_size,
-                        max_buffered_size=limits.max_buffered_size,
-                        content_type_params=params,
-                        max_upload_memory=limits.max_upload_memory,
-                        max_upload_disk=limits.max_upload_disk,
-                    )
-                    # A parser that stops early (400, 413) leaves the body unread: close
-                    # the reading now rather than when the garbage collector finds it.
-                    async with aclosing(chunks):
-                        self._form = await parser.parse()
+                        body = await self._read_body(cap, started=True)
+                if max_fields is None:
+                    max_fields = limits.max_fields
+                if max_part_size is None:
+                    max_part_size = limits.max_part_size
+                if params is _NO_PARAMS and len(body) <= cap:
+                    # _urlencoded_form(), inlined for the type browsers send (UTF-8).
+                    parsed = parse_urlencoded_fast(body, max_fields, max_part_size)
+                    if parsed is None:
+                        form = _general_urlencoded_form(body, "utf-8", max_fields, max_part_size)
+                    else:
+                        form = _new_object(FormData)
+                        form._list, form._dict = parsed  # type: ignore[assignment]
                 else:
-                    self._form = FormData()
-            except MultiPartException as exc:
-                if "app" in self.scope:
-                    raise HTTPException(exc.status_code, detail=exc.message) from None
-                raise
-        return self._form
+                    form = _urlencoded_form(body, params, max_fields, max_part_size, cap)
+            elif media_type == "multipart/form-data":
+                chunks = self._chunks(limits.max_body_size)
+                parser = MultiPartParser(
+                    self.headers,
+                    chunks,
+                    max_files=limits.max_files if max_files is None else max_files,
+                    max_fields=limits.max_fields if max_fields is None else max_fields,
+                    max_part_size=(
+                        limits.max_part_size if max_part_size is None else max_part_size
+                    ),
+                    spool_max_size=limits.spool_max_size,
+                    max_buffered_size=limits.max_buffered_size,
+                    content_type_params=params,
+                    max_upload_memory=limits.max_upload_memory,
+                    max_upload_disk=limits.max_upload_disk,
+                )
+                # A parser that stops early (400, 413) leaves the body unread: close
+                # the reading now rather than when the garbage collector finds it.
+                async with aclosing(chunks):
+                    form = await parser.parse()
+            else:
+                form = FormData()
+        except MultiPartException as exc:
+            if "app" in scope:
+                raise HTTPException(exc.status_code, detail=exc.message) from None
+            raise
+        self._form = form
+        return form
 
     async def close(self) -> None:
         """Close the uploaded files of a parsed form."""
