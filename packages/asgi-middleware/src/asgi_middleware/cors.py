@@ -47,6 +47,7 @@ _CORS_RESPONSE_HEADERS = frozenset(
     }
 )
 _CORS_NAME_LENGTHS = frozenset(len(name) for name in _CORS_RESPONSE_HEADERS)
+_VARY_ORIGIN = (b"vary", b"Origin")
 
 
 def _allowed_headers_value(allow_headers: Collection[str]) -> str:
@@ -157,7 +158,21 @@ class CORSMiddleware:
         origin = find_header(headers, b"origin")
         if origin is None:  # not a CORS request: the response only varies on Origin
             if self._fast:
-                await self.app(scope, receive, self._vary_only(send))
+                # _vary_only(send), built here with add_vary() called only when a
+                # header could be a Vary: two calls less per request.
+                def send_with_vary(message: Message) -> Awaitable[None]:
+                    if message["type"] == "http.response.start":
+                        response_headers = list(message.get("headers", ()))
+                        for key, _ in response_headers:
+                            if len(key) == 4:  # a Vary header, perhaps: add_vary() merges
+                                add_vary(response_headers, b"Origin")
+                                break
+                        else:
+                            response_headers.append(_VARY_ORIGIN)
+                        message["headers"] = response_headers
+                    return send(message)
+
+                await self.app(scope, receive, send_with_vary)
             else:
                 await self.simple_response(scope, receive, send, Headers(scope=scope))
             return
