@@ -259,7 +259,13 @@ class SessionMiddleware:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        raw = _cookie(scope["headers"], self._name)
+        headers = scope["headers"]
+        for key, _ in headers:  # most requests without a session have no cookie at all
+            if key == b"cookie":
+                raw = _cookie(headers, self._name)
+                break
+        else:
+            raw = None
         if raw:
             loaded, original = self._load(raw)
             scope["session"] = Session(loaded)
@@ -269,13 +275,10 @@ class SessionMiddleware:
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, self._sender(scope, original, send))
 
-    def _sender(self, scope: Scope, original: bytes, send: Send) -> Send:
-        """The ``send`` given to the app: adds ``Vary: Cookie`` and the ``Set-Cookie``
-        the session needs to the response start."""
-
-        # A plain function handing on send's own awaitable: no coroutine per message.
+        # The send given to the app: adds ``Vary: Cookie`` and the ``Set-Cookie`` the
+        # session needs to the response start. A plain function handing on send's own
+        # awaitable (no coroutine per message), built here (no call to build it).
         def send_with_session(message: Message) -> Awaitable[None]:
             if message["type"] != "http.response.start":
                 return send(message)
@@ -286,14 +289,14 @@ class SessionMiddleware:
                 header = self._header(session, original, session.modified)
             else:  # the app put another mapping there: it used the session
                 header = self._header(session, original, False)
-            headers = list(message.get("headers", ()))
-            add_vary(headers, b"Cookie")
+            response_headers = list(message.get("headers", ()))
+            add_vary(response_headers, b"Cookie")
             if header is not None:
-                headers.append((b"set-cookie", header))
-            message["headers"] = headers
+                response_headers.append((b"set-cookie", header))
+            message["headers"] = response_headers
             return send(message)
 
-        return send_with_session
+        await self.app(scope, receive, send_with_session)
 
     def _header(self, session: Any, original: bytes, modified: bool) -> bytes | None:
         """The Set-Cookie value this response, whose session was read, needs, or ``None``.
