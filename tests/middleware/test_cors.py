@@ -195,6 +195,36 @@ async def test_simple_request_replaces_app_cors_headers() -> None:
     assert "access-control-allow-credentials" not in response["headers"]
 
 
+async def test_simple_request_headers_follow_the_apps_in_order() -> None:
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"hi"})
+
+    sent: list[Message] = []
+
+    async def receive() -> Message:  # pragma: no cover - never called
+        raise AssertionError
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    app = CORSMiddleware(
+        plain, allow_origins=["https://a.example"], allow_credentials=True, expose_headers=["X-A"]
+    )
+    origin = [(b"origin", b"https://a.example")]
+    await app({"type": "http", "method": "GET", "path": "/", "headers": origin}, receive, send)
+    assert sent[0]["headers"] == [
+        (b"content-type", b"text/plain"),
+        (b"content-length", b"2"),
+        (b"access-control-allow-origin", b"https://a.example"),
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-expose-headers", b"X-A"),
+        (b"vary", b"Origin"),
+    ]
+    assert sent[1] == {"type": "http.response.body", "body": b"hi"}
+
+
 async def test_simple_request_disallowed_origin_gets_only_vary() -> None:
     app = CORSMiddleware(endpoint, allow_origins=["https://a.example"])
     response = await run(app, "GET", {"Origin": "https://evil.example"})

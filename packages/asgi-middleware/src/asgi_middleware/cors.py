@@ -47,6 +47,7 @@ _CORS_RESPONSE_HEADERS = frozenset(
     }
 )
 _CORS_NAME_LENGTHS = frozenset(len(name) for name in _CORS_RESPONSE_HEADERS)
+_MERGED_NAME_LENGTHS = _CORS_NAME_LENGTHS | {len(b"vary")}
 _VARY_ORIGIN = (b"vary", b"Origin")
 
 
@@ -188,10 +189,44 @@ class CORSMiddleware:
                 response = self.preflight_response(Headers(scope=scope))
                 await response(scope, receive, send)
             return
-        if self._fast:
-            await self.app(scope, receive, self._simple(origin, send))
-        else:
+        if not self._fast:
             await self.simple_response(scope, receive, send, Headers(scope=scope))
+        elif not self.is_allowed_origin(origin.decode("latin-1")):
+            await self.app(scope, receive, self._vary_only(send))
+        else:
+            allow_origin = (
+                b"access-control-allow-origin",
+                origin if self.preflight_explicit_allow_origin else b"*",
+            )
+            extra = self._simple_headers
+
+            # What simple_response() and send() do for an allowed origin, as a plain
+            # function handing on send's own awaitable (no coroutine per message).
+            def send_with_cors(message: Message) -> Awaitable[None]:
+                if message["type"] == "http.response.start":
+                    response_headers = list(message.get("headers", ()))
+                    for key, _ in response_headers:
+                        if len(key) in _MERGED_NAME_LENGTHS:
+                            # The app's own CORS headers give way to ours (lower() only
+                            # the names of the right lengths); its Vary gets Origin.
+                            response_headers = [
+                                h
+                                for h in response_headers
+                                if len(h[0]) not in _CORS_NAME_LENGTHS
+                                or h[0].lower() not in _CORS_RESPONSE_HEADERS
+                            ]
+                            response_headers.append(allow_origin)
+                            response_headers += extra
+                            add_vary(response_headers, b"Origin")
+                            break
+                    else:  # nothing to replace or merge
+                        response_headers.append(allow_origin)
+                        response_headers += extra
+                        response_headers.append(_VARY_ORIGIN)
+                    message["headers"] = response_headers
+                return send(message)
+
+            await self.app(scope, receive, send_with_cors)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         """The answer to a preflight request: 200, or 400 naming what was refused."""
@@ -286,8 +321,8 @@ class CORSMiddleware:
         headers["access-control-allow-origin"] = origin
         headers.add_vary_header("Origin")
 
-    # The send wrappers below are what simple_response() and send() do, as plain
-    # functions handing on send's own awaitable: no coroutine per message.
+    # The send wrappers of __call__ and this one are what simple_response() and send()
+    # do, as plain functions handing on send's own awaitable: no coroutine per message.
 
     def _vary_only(self, send: Send) -> Send:
         def send_with_vary(message: Message) -> Awaitable[None]:
@@ -298,27 +333,3 @@ class CORSMiddleware:
             return send(message)
 
         return send_with_vary
-
-    def _simple(self, origin: bytes, send: Send) -> Send:
-        if not self.is_allowed_origin(origin.decode("latin-1")):
-            return self._vary_only(send)
-        value = origin if self.preflight_explicit_allow_origin else b"*"
-        extra = self._simple_headers
-
-        def send_with_cors(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start":
-                # The app's own CORS headers give way to ours (lower() only the names
-                # of the right lengths).
-                headers = [
-                    h
-                    for h in message.get("headers", ())
-                    if len(h[0]) not in _CORS_NAME_LENGTHS
-                    or h[0].lower() not in _CORS_RESPONSE_HEADERS
-                ]
-                headers.append((b"access-control-allow-origin", value))
-                headers.extend(extra)
-                add_vary(headers, b"Origin")
-                message["headers"] = headers
-            return send(message)
-
-        return send_with_cors
