@@ -417,3 +417,40 @@ async def test_a_responder_not_called_yet_cannot_send() -> None:
         await responder.send({"type": "http.response.start", "status": 200})
     with pytest.raises(RuntimeError, match="no send yet"):
         await unattached_send({"type": "http.response.body"})
+
+
+async def test_a_responder_passes_on_what_it_does_not_compress() -> None:
+    async def no_content(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.early_hint", "links": ["</a.css>; rel=preload"]})
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    for responder in (GZipResponder(no_content, 100), IdentityResponder(no_content, 100)):
+        sent = (await run(responder, headers=accepting())).messages
+        assert [m["type"] for m in sent] == [
+            "http.response.early_hint",
+            "http.response.start",
+            "http.response.body",
+        ]
+        assert sent[1]["headers"] == []
+
+    tiny = respond(b"tiny")
+    for responder in (GZipResponder(tiny, 100), IdentityResponder(tiny, 100)):
+        result = await run(responder, headers=accepting())
+        assert header(result, "content-encoding") is None
+        assert header(result, "vary") is None
+        assert result.messages[1]["body"] == b"tiny"
+
+
+async def test_small_bodies_pass_unchanged_for_every_client_and_method() -> None:
+    for method in ("GET", "HEAD"):
+        for coding in ("gzip", None):
+            result = await run(GZipMiddleware(respond(b"tiny")), method, headers=accepting(coding))
+            assert header(result, "content-encoding") is None
+            assert header(result, "vary") is None
+            assert header(result, "content-length") == "4"
+            assert [m["type"] for m in result.messages] == [
+                "http.response.start",
+                "http.response.body",
+            ]
+            assert result.messages[1]["body"] == b"tiny"

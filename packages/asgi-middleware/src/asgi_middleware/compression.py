@@ -212,6 +212,22 @@ class _Settings:
         self.excluded = _normalize_content_types(exclude_content_types)
         self._excluded_cache: dict[bytes, bool] = {}
 
+    def eligible(self, start: Message) -> bool:
+        """Whether the response of ``start`` could be compressed (by its status and
+        headers; its body decides later)."""
+        status = start["status"]
+        if status in _NO_BODY_STATUSES or status < 200:
+            return False
+        for key, value in start.get("headers", ()):
+            # lower() only the names of the right lengths
+            size = len(key)
+            if size == 12:
+                if key.lower() == b"content-type" and self.is_excluded(value):
+                    return False
+            elif size in (13, 16) and key.lower() in (b"content-encoding", b"content-range"):
+                return False
+        return True
+
     def is_excluded(self, content_type: bytes) -> bool:
         """:func:`_is_excluded`, remembered per ``Content-Type`` value (an app sends few)."""
         cache = self._excluded_cache
@@ -282,20 +298,6 @@ class _Responder:
         self._head = scope.get("method") == "HEAD"
         await self.app(scope, receive, self.send_with_compression)
 
-    def _eligible(self, message: Message) -> bool:
-        status = message["status"]
-        if status in _NO_BODY_STATUSES or status < 200:
-            return False
-        for key, value in message.get("headers", ()):
-            # lower() only the names of the right lengths
-            size = len(key)
-            if size == 12:
-                if key.lower() == b"content-type" and self._settings.is_excluded(value):
-                    return False
-            elif size in (13, 16) and key.lower() in (b"content-encoding", b"content-range"):
-                return False
-        return True
-
     def _vary_only(self) -> None:
         headers = list(self._start.get("headers", ()))
         add_vary(headers, b"Accept-Encoding")
@@ -331,7 +333,7 @@ class _Responder:
         if mode == _STREAM:
             return self._send_stream(message)
         if message["type"] == "http.response.start":
-            if self._eligible(message):
+            if self._settings.eligible(message):
                 self._start = message
                 self._mode = _HELD
                 return _DONE
@@ -452,16 +454,51 @@ class _Compressor:
             await self.app(scope, receive, send)
             return
         accept = find_header(scope["headers"], b"accept-encoding")
-        coding = self._negotiate(accept) if accept else None
+        coding = (self._cache.get(accept) or self._negotiate(accept)) if accept else None
         head = scope.get("method") == "HEAD"
-        if coding is None:
-            responder = _Responder(self.app, self._settings, None, b"", send, head)
-        else:
-            codec = self._codecs[coding]
-            responder = _Responder(
-                self.app, self._settings, codec, self._codings[coding], send, head
-            )
-        await self.app(scope, receive, responder.send_with_compression)
+        settings = self._settings
+        held: Message | None = None  # the response start, until its first body
+        then: Send | None = None  # where every later message goes, once decided
+
+        # The common responses are decided here, without a responder object: a start
+        # that cannot be compressed is passed on, and so is, unchanged, a held start
+        # whose body comes in one message smaller than minimum_size (what _Responder
+        # does with them). Any other body goes to a _Responder, from the held start on.
+        # A plain function handing on an awaitable: no coroutine per message.
+        def send_with_compression(message: Message) -> Awaitable[None]:
+            nonlocal held, then
+            if then is not None:
+                return then(message)
+            if held is None:
+                if message["type"] != "http.response.start":
+                    return send(message)  # early hints and other messages before the start
+                if settings.eligible(message):
+                    held = message
+                    return _DONE
+                then = send
+                return send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                body = message.get("body", b"")
+                if len(body) < settings.minimum_size and (body or not head):
+                    then = send
+                    return _send_both(send, held, message)
+            if coding is None:
+                responder = _Responder(self.app, settings, None, b"", send, head)
+            else:
+                responder = _Responder(
+                    self.app, settings, self._codecs[coding], self._codings[coding], send, head
+                )
+            responder._start = held
+            responder._mode = _HELD
+            then = responder.send_with_compression
+            return then(message)
+
+        await self.app(scope, receive, send_with_compression)
+
+
+async def _send_both(send: Send, start: Message, body: Message) -> None:
+    await send(start)
+    await send(body)
 
 
 def _build_codec(coding: str, gzip_level: int, brotli_quality: int, zstd_level: int) -> _Codec:
