@@ -212,7 +212,7 @@ async def test_simple_request_headers_follow_the_apps_in_order() -> None:
     app = CORSMiddleware(
         plain, allow_origins=["https://a.example"], allow_credentials=True, expose_headers=["X-A"]
     )
-    origin = [(b"origin", b"https://a.example")]
+    origin = [(b"host", b"example.com"), (b"origin", b"https://a.example")]
     await app({"type": "http", "method": "GET", "path": "/", "headers": origin}, receive, send)
     assert sent[0]["headers"] == [
         (b"content-type", b"text/plain"),

@@ -21,7 +21,6 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from asgi_core.datastructures import find_header
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware._headers import RawHeaders, add_vary
 from asgi_middleware._negotiation import select_encoding
@@ -453,7 +452,11 @@ class _Compressor:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept = find_header(scope["headers"], b"accept-encoding")
+        accept = None
+        for key, value in scope["headers"]:  # find_header(), inlined
+            if key == b"accept-encoding":
+                accept = value
+                break
         coding = (self._cache.get(accept) or self._negotiate(accept)) if accept else None
         head = scope.get("method") == "HEAD"
         settings = self._settings

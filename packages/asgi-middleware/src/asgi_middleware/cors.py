@@ -156,7 +156,11 @@ class CORSMiddleware:
             await self.app(scope, receive, send)
             return
         headers = scope["headers"]
-        origin = find_header(headers, b"origin")
+        origin = None
+        for key, value in headers:  # find_header(headers, b"origin"), inlined
+            if key == b"origin":
+                origin = value
+                break
         if origin is None:  # not a CORS request: the response only varies on Origin
             if self._fast:
                 # _vary_only(send), built here with add_vary() called only when a
