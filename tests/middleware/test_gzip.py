@@ -434,6 +434,14 @@ async def test_a_responder_passes_on_what_it_does_not_compress() -> None:
         ]
         assert sent[1]["headers"] == []
 
+    for headers in ([(b"content-type", b"image/png")], [(b"Content-Encoding", b"br")]):
+        app = respond(headers=headers)
+        for responder in (GZipResponder(app, 100), IdentityResponder(app, 100)):
+            result = await run(responder, headers=accepting())
+            assert header(result, "content-encoding") in (None, "br")
+            assert header(result, "vary") is None
+            assert result.messages[1]["body"] == BIG
+
     tiny = respond(b"tiny")
     for responder in (GZipResponder(tiny, 100), IdentityResponder(tiny, 100)):
         result = await run(responder, headers=accepting())

@@ -58,6 +58,7 @@ DEFAULT_THREAD_MINIMUM_SIZE = 128 * 1024
 _EXTRAS = {"br": ("brotli", "brotli"), "zstd": ("zstandard", "zstd")}
 _KNOWN = ("zstd", "br", "gzip")
 _NO_BODY_STATUSES = frozenset({204, 206, 304})
+_NOT_OURS = (b"content-encoding", b"content-range")  # responses left as they are
 _NEGOTIATION_CACHE_SIZE = 256
 _EXCLUDED_CACHE_SIZE = 256
 _THREADS = 40  # worker threads compressing at once, per event loop
@@ -223,19 +224,21 @@ class _Settings:
             if size == 12:
                 if key.lower() == b"content-type" and self.is_excluded(value):
                     return False
-            elif size in (13, 16) and key.lower() in (b"content-encoding", b"content-range"):
+            elif size in (13, 16) and key.lower() in _NOT_OURS:
                 return False
         return True
 
     def is_excluded(self, content_type: bytes) -> bool:
         """:func:`_is_excluded`, remembered per ``Content-Type`` value (an app sends few)."""
         cache = self._excluded_cache
-        excluded = cache.get(content_type)
-        if excluded is None:
-            excluded = _is_excluded(content_type, self.excluded)
-            if len(cache) >= _EXCLUDED_CACHE_SIZE:
-                cache.clear()
-            cache[content_type] = excluded
+        try:
+            return cache[content_type]
+        except KeyError:
+            pass
+        excluded = _is_excluded(content_type, self.excluded)
+        if len(cache) >= _EXCLUDED_CACHE_SIZE:
+            cache.clear()
+        cache[content_type] = excluded
         return excluded
 
 
@@ -460,6 +463,7 @@ class _Compressor:
         coding = (self._cache.get(accept) or self._negotiate(accept)) if accept else None
         head = scope.get("method") == "HEAD"
         settings = self._settings
+        excluded_cache = settings._excluded_cache
         held: Message | None = None  # the response start, until its first body
         then: Send | None = None  # where every later message goes, once decided
 
@@ -475,11 +479,27 @@ class _Compressor:
             if held is None:
                 if message["type"] != "http.response.start":
                     return send(message)  # early hints and other messages before the start
-                if settings.eligible(message):
-                    held = message
-                    return _DONE
-                then = send
-                return send(message)
+                # settings.eligible(message), inlined (one call less, and none for
+                # a Content-Type already decided)
+                status = message["status"]
+                if status in _NO_BODY_STATUSES or status < 200:
+                    then = send
+                    return send(message)
+                for key, value in message.get("headers", ()):
+                    size = len(key)
+                    if size == 12 and key.lower() == b"content-type":
+                        try:  # settings.is_excluded(value), its cache looked up here
+                            excluded = excluded_cache[value]
+                        except KeyError:
+                            excluded = settings.is_excluded(value)
+                        if excluded:
+                            then = send
+                            return send(message)
+                    elif size in (13, 16) and key.lower() in _NOT_OURS:
+                        then = send
+                        return send(message)
+                held = message
+                return _DONE
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 body = message.get("body", b"")
                 if len(body) < settings.minimum_size and (body or not head):
