@@ -224,6 +224,15 @@ async def test_simple_request_headers_follow_the_apps_in_order() -> None:
     ]
     assert sent[1] == {"type": "http.response.body", "body": b"hi"}
 
+    async def no_headers(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 204})
+        await send({"type": "http.response.body"})
+
+    sent.clear()
+    app = CORSMiddleware(no_headers, allow_origins=["*"])
+    await app({"type": "http", "method": "GET", "path": "/", "headers": origin}, receive, send)
+    assert sent[0]["headers"] == [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin")]
+
 
 async def test_simple_request_disallowed_origin_gets_only_vary() -> None:
     app = CORSMiddleware(endpoint, allow_origins=["https://a.example"])
@@ -464,3 +473,17 @@ def test_wildcard_origin_with_credentials_warns_at_construction(
     (record,) = caplog.records
     assert (record.name, record.levelno) == ("asgi_middleware.cors", logging.WARNING)
     assert record.getMessage() == WILDCARD_CREDENTIALS_WARNING
+
+
+async def test_an_overridden_is_allowed_origin_decides() -> None:
+    class OnlyB(CORSMiddleware):
+        def is_allowed_origin(self, origin: str) -> bool:
+            return origin == "https://b.example"
+
+    app = OnlyB(endpoint, allow_origins=["https://a.example"])
+    denied = await run(app, "GET", {"Origin": "https://a.example"})
+    assert "access-control-allow-origin" not in denied["headers"]
+    assert denied["headers"]["vary"] == "Accept-Language, Origin"
+    allowed = await run(app, "GET", {"Origin": "https://b.example"})
+    assert allowed["headers"]["access-control-allow-origin"] == "https://b.example"
+    assert allowed["headers"]["vary"] == "Accept-Language, Origin"
