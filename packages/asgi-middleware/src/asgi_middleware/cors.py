@@ -208,7 +208,10 @@ class CORSMiddleware:
             # function handing on send's own awaitable (no coroutine per message).
             def send_with_cors(message: Message) -> Awaitable[None]:
                 if message["type"] == "http.response.start":
-                    response_headers = list(message.get("headers", ()))
+                    # Never changed in place: the result is a new list.
+                    response_headers = message.get("headers", ())
+                    if type(response_headers) is not list:
+                        response_headers = list(response_headers)
                     for key, _ in response_headers:
                         if len(key) in _MERGED_NAME_LENGTHS:
                             # The app's own CORS headers give way to ours (lower() only
@@ -223,10 +226,13 @@ class CORSMiddleware:
                             response_headers += extra
                             add_vary(response_headers, b"Origin")
                             break
-                    else:  # nothing to replace or merge
-                        response_headers.append(allow_origin)
-                        response_headers += extra
-                        response_headers.append(_VARY_ORIGIN)
+                    else:  # nothing to replace or merge: one new list
+                        response_headers = [
+                            *response_headers,
+                            allow_origin,
+                            *extra,
+                            _VARY_ORIGIN,
+                        ]
                     message["headers"] = response_headers
                 return send(message)
 
