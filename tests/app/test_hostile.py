@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
-from asgi_driver import call, make_scope, queue_receive, run, websocket_scope
+from asgi_driver import call, idle_receive, make_scope, queue_receive, run, websocket_scope
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asgi_app import App
-from asgi_core.limits import RequestLimits
+from asgi_core.limits import RequestLimits, check_headers
 from asgi_core.requests import Request
 from asgi_core.websockets import WebSocket
 from asgi_middleware import Middleware
@@ -54,6 +57,27 @@ async def test_header_limits_come_from_the_app_limits() -> None:
     headers = [(f"x-{i}", "1") for i in range(20)]
     assert (await run(app(), headers=headers)).status == 200
     assert (await run(app(limits=RequestLimits(max_headers=10)), headers=headers)).status == 431
+
+
+_HEADER = st.tuples(st.sampled_from([b"host", b"x-a", b"accept"]), st.binary(max_size=30))
+
+
+@settings(max_examples=300, deadline=None)
+@given(headers=st.lists(_HEADER, max_size=7), as_tuple=st.booleans())
+def test_the_entry_check_refuses_exactly_what_check_headers_refuses(
+    headers: list[tuple[bytes, bytes]], as_tuple: bool
+) -> None:
+    # App inlines check_headers() on its hot path: both must refuse the same sections.
+    limits = RequestLimits(max_headers=5, max_header_size=60)
+
+    async def ok(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    scope = make_scope("GET", "/")
+    scope["headers"] = tuple(headers) if as_tuple else list(headers)
+    sent = anyio.run(call, App(routes=[Route("/", ok)], limits=limits), scope, idle_receive)
+    refusal = check_headers(list(headers), limits)
+    assert sent[0]["status"] == (200 if refusal is None else refusal[0])
 
 
 async def test_lifespan_is_not_checked() -> None:
