@@ -28,7 +28,6 @@ from asgi_core._parsers import (
     parse_content_type,
     parse_cookie,
     parse_json,
-    parse_urlencoded_fast,
 )
 from asgi_core.datastructures import (
     URL,
@@ -43,7 +42,6 @@ from asgi_core.formparsers import FormParser as FormParser  # importable from he
 from asgi_core.formparsers import (
     MultiPartException,
     MultiPartParser,
-    _general_urlencoded_form,
     _new_object,
     _urlencoded_form,
 )
@@ -321,16 +319,8 @@ class Request(HTTPConnection[StateT]):
         if self._stream_consumed:
             raise RuntimeError("Stream consumed")
         self._stream_consumed = True
-        if limit is not None:
-            value = self._raw_header(b"content-length")
-            # Only plain digits (around whitespace, stripped only when present) count;
-            # a huge number is over any limit (and int() of a very long string is slow).
-            if (
-                value is not None
-                and (value.isdigit() or (value := value.strip()).isdigit())
-                and (len(value) > 18 or int(value) > limit)
-            ):
-                raise _too_large(limit)
+        if limit is not None and _declares_over(self._raw_header(b"content-length"), limit):
+            raise _too_large(limit)
 
     async def _next_message(self) -> Message:
         message = self._peeked
@@ -519,20 +509,14 @@ class Request(HTTPConnection[StateT]):
                 # FormParser(...).parse() over _chunks(), without the stream: the body
                 # is read whole as body() reads it (not cached: the form consumes the
                 # stream, as in Starlette), then parsed in one pass.
-                cap = limits.max_buffered_size  # _buffer_limit(limits), inlined
-                if limits.max_body_size is not None and limits.max_body_size < cap:
-                    cap = limits.max_body_size
+                cap = _buffer_limit(limits)
                 body = self._body
                 if body is None:
                     # _start_reading(cap), inlined, with the Content-Length found above.
                     if self._stream_consumed:
                         raise RuntimeError("Stream consumed")
                     self._stream_consumed = True
-                    if (
-                        raw_length is not None
-                        and (raw_length.isdigit() or (raw_length := raw_length.strip()).isdigit())
-                        and (len(raw_length) > 18 or int(raw_length) > cap)
-                    ):
+                    if _declares_over(raw_length, cap):
                         raise _too_large(cap)
                     if self._peeked is None:
                         # The common case, without _read_body's frame: the first message
@@ -552,16 +536,7 @@ class Request(HTTPConnection[StateT]):
                     max_fields = limits.max_fields
                 if max_part_size is None:
                     max_part_size = limits.max_part_size
-                if params is _NO_PARAMS and len(body) <= cap:
-                    # _urlencoded_form(), inlined for the type browsers send (UTF-8).
-                    parsed = parse_urlencoded_fast(body, max_fields, max_part_size)
-                    if parsed is None:
-                        form = _general_urlencoded_form(body, "utf-8", max_fields, max_part_size)
-                    else:
-                        form = _new_object(FormData)
-                        form._list, form._dict = parsed  # type: ignore[assignment]
-                else:
-                    form = _urlencoded_form(body, params, max_fields, max_part_size, cap)
+                form = _urlencoded_form(body, params, max_fields, max_part_size, cap)
             elif media_type == "multipart/form-data":
                 chunks = self._chunks(limits.max_body_size)
                 parser = MultiPartParser(
@@ -641,6 +616,17 @@ def _buffer_limit(limits: RequestLimits) -> int:
     if limits.max_body_size is not None and limits.max_body_size < limits.max_buffered_size:
         return limits.max_body_size
     return limits.max_buffered_size
+
+
+def _declares_over(value: bytes | None, limit: int) -> bool:
+    """Whether a Content-Length ``value`` declares more than ``limit`` bytes. Only plain
+    digits (around whitespace, stripped only when present) count; a huge number is over
+    any limit (and int() of a very long string is slow)."""
+    return (
+        value is not None
+        and (value.isdigit() or (value := value.strip()).isdigit())
+        and (len(value) > 18 or int(value) > limit)
+    )
 
 
 def _too_large(limit: int) -> HTTPException:
