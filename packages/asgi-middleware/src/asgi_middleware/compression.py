@@ -463,7 +463,6 @@ class _Compressor:
         coding = (self._cache.get(accept) or self._negotiate(accept)) if accept else None
         head = scope.get("method") == "HEAD"
         settings = self._settings
-        excluded_cache = settings._excluded_cache
         held: Message | None = None  # the response start, until its first body
         then: Send | None = None  # where every later message goes, once decided
 
@@ -479,25 +478,9 @@ class _Compressor:
             if held is None:
                 if message["type"] != "http.response.start":
                     return send(message)  # early hints and other messages before the start
-                # settings.eligible(message), inlined (one call less, and none for
-                # a Content-Type already decided)
-                status = message["status"]
-                if status in _NO_BODY_STATUSES or status < 200:
+                if not settings.eligible(message):
                     then = send
                     return send(message)
-                for key, value in message.get("headers", ()):
-                    size = len(key)
-                    if size == 12 and key.lower() == b"content-type":
-                        try:  # settings.is_excluded(value), its cache looked up here
-                            excluded = excluded_cache[value]
-                        except KeyError:
-                            excluded = settings.is_excluded(value)
-                        if excluded:
-                            then = send
-                            return send(message)
-                    elif size in (13, 16) and key.lower() in _NOT_OURS:
-                        then = send
-                        return send(message)
                 held = message
                 return _DONE
             if message["type"] == "http.response.body" and not message.get("more_body", False):
