@@ -462,3 +462,58 @@ async def test_small_bodies_pass_unchanged_for_every_client_and_method() -> None
                 "http.response.body",
             ]
             assert result.messages[1]["body"] == b"tiny"
+
+
+async def test_a_small_body_without_content_length_passes_unchanged() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"tiny"})
+
+    result = await run(GZipMiddleware(app), headers=accepting())
+    assert header(result, "content-encoding") is None
+    assert header(result, "vary") is None
+    assert result.messages[1]["body"] == b"tiny"
+
+
+@pytest.mark.parametrize("declared", [b"8", b" 8 "])
+async def test_a_declared_length_under_minimum_size_is_never_compressed(declared: bytes) -> None:
+    # The start says what the body will be: it is passed on at once, whatever the
+    # number of messages the body comes in (Starlette would compress these chunks).
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"text/plain"), (b"content-length", declared)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"abcd", "more_body": True})
+        await send({"type": "http.response.body", "body": b"efgh"})
+
+    result = await run(GZipMiddleware(app, minimum_size=500), headers=accepting())
+    assert header(result, "content-encoding") is None
+    assert header(result, "vary") is None
+    assert b"".join(m["body"] for m in result.messages[1:]) == b"abcdefgh"
+
+    # the same declared length at or over minimum_size is compressed as a stream
+    result = await run(GZipMiddleware(app, minimum_size=8), headers=accepting())
+    assert header(result, "content-encoding") == "gzip"
+    assert header(result, "vary") == "Accept-Encoding"
+    assert gzip.decompress(b"".join(m["body"] for m in result.messages[1:])) == b"abcdefgh"
+
+
+async def test_a_content_length_that_is_no_number_does_not_decide() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"x-fourteen-chr", b"1"), (b"content-length", b"many")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": BIG})
+
+    result = await run(GZipMiddleware(app), headers=accepting())
+    assert header(result, "content-encoding") == "gzip"
+    assert gzip.decompress(result.messages[1]["body"]) == BIG
+
+
+async def test_a_responder_leaves_a_small_body_of_unknown_length_alone() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"tiny"})
+
+    result = await run(GZipResponder(app, 100), headers=accepting())
+    assert header(result, "content-encoding") is None
+    assert header(result, "vary") is None
+    assert result.messages[1]["body"] == b"tiny"

@@ -20,6 +20,7 @@ from asgi_core.exceptions import HTTPException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_core.websockets import WebSocket
+from asgi_middleware._chain import Wraps
 from asgi_middleware._handlers import call_handler
 from asgi_responses import PlainTextResponse, RedirectResponse, Response
 
@@ -124,7 +125,7 @@ class AuthenticationBackend:
 OnError = Callable[[HTTPConnection, AuthenticationError], "Response | Awaitable[Response]"]
 
 
-class AuthenticationMiddleware:
+class AuthenticationMiddleware(Wraps):
     """Set ``scope["auth"]`` and ``scope["user"]`` from ``backend.authenticate(conn)``.
 
     When the backend raises :class:`AuthenticationError`, an HTTP request gets
@@ -142,7 +143,7 @@ class AuthenticationMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         conn = HTTPConnection(scope)
         try:
@@ -157,7 +158,7 @@ class AuthenticationMiddleware:
         if result is None:
             result = AuthCredentials(), UnauthenticatedUser()
         scope["auth"], scope["user"] = result
-        await self.app(scope, receive, send)
+        await self._call(scope, receive, send)
 
     @staticmethod
     def default_on_error(conn: HTTPConnection, exc: Exception) -> Response:

@@ -23,6 +23,7 @@ from asgi_core.datastructures import find_header
 from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, MAX_BODY_SIZE_SCOPE_KEY, get_limits
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._responses import send_plain
 
 __all__ = ["MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware", "RequestBodyLimitResponder"]
@@ -35,7 +36,7 @@ class _BodyTooLarge(HTTPException):
     """The 413 this middleware raises from ``receive`` (told apart from the app's)."""
 
 
-class RequestBodyLimitMiddleware:
+class RequestBodyLimitMiddleware(Wraps):
     """Refuse request bodies over ``max_body_size`` bytes with 413 Content Too Large.
 
     Publishes the limit under :data:`MAX_BODY_SIZE_SCOPE_KEY` (and in the scope's
@@ -58,7 +59,7 @@ class RequestBodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         await RequestBodyLimitResponder(self.app, self.max_body_size)(scope, receive, send)
 

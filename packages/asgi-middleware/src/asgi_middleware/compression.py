@@ -22,6 +22,7 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._headers import RawHeaders, add_vary
 from asgi_middleware._negotiation import select_encoding
 
@@ -214,7 +215,8 @@ class _Settings:
 
     def eligible(self, start: Message) -> bool:
         """Whether the response of ``start`` could be compressed (by its status and
-        headers; its body decides later)."""
+        headers; its body decides later). One that declares a ``Content-Length`` under
+        ``minimum_size`` could not: it is left as it is however its body is sent."""
         status = start["status"]
         if status in _NO_BODY_STATUSES or status < 200:
             return False
@@ -224,6 +226,11 @@ class _Settings:
             if size == 12:
                 if key.lower() == b"content-type" and self.is_excluded(value):
                     return False
+            elif size == 14:
+                if key.lower() == b"content-length":
+                    value = value.strip()
+                    if value.isdigit() and int(value) < self.minimum_size:
+                        return False
             elif size in (13, 16) and key.lower() in _NOT_OURS:
                 return False
         return True
@@ -320,12 +327,6 @@ class _Responder:
         add_vary(headers, b"Accept-Encoding")
         self._start["headers"] = headers
 
-    def _declared_length(self) -> int | None:
-        for key, value in self._start.get("headers", ()):
-            if key.lower() == b"content-length" and value.strip().isdigit():
-                return int(value)
-        return None
-
     def send_with_compression(self, message: Message) -> Awaitable[None]:
         """The ``send`` given to the app (a plain function handing on the awaitable of
         what it does: no coroutine per message)."""
@@ -367,12 +368,11 @@ class _Responder:
                     "more_body": True,
                 }
         elif self._head and not body:
-            declared = self._declared_length()
-            if declared is None or declared >= self._settings.minimum_size:
-                if self._codec is None:
-                    self._vary_only()
-                else:
-                    self._encode_headers(None)
+            # eligible() left out a declared Content-Length under minimum_size
+            if self._codec is None:
+                self._vary_only()
+            else:
+                self._encode_headers(None)
         elif len(body) >= self._settings.minimum_size:
             compressed = b"" if self._codec is None else await self._compress_whole(body)
             if compressed and len(compressed) < len(body):
@@ -417,7 +417,7 @@ class _Responder:
         await self.send({"type": "http.response.body", "body": data, "more_body": more})
 
 
-class _Compressor:
+class _Compressor(Wraps):
     """Shared machinery: negotiate per request, then let a responder decide."""
 
     def __init__(
@@ -453,7 +453,7 @@ class _Compressor:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         accept = None
         for key, value in scope["headers"]:  # find_header(), inlined
@@ -499,7 +499,7 @@ class _Compressor:
             then = responder.send_with_compression
             return then(message)
 
-        await self.app(scope, receive, send_with_compression)
+        await self._call(scope, receive, send_with_compression)
 
 
 async def _send_both(send: Send, start: Message, body: Message) -> None:

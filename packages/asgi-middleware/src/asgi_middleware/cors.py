@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Collection
 
 from asgi_core.datastructures import Headers, MutableHeaders, find_header
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._headers import RawHeaders, add_vary
 from asgi_middleware._responses import send_plain
 from asgi_responses.responses import PlainTextResponse, Response
@@ -60,7 +61,7 @@ def _allowed_headers_value(allow_headers: Collection[str]) -> str:
     return ", ".join(sorted(chosen.values()))
 
 
-class CORSMiddleware:
+class CORSMiddleware(Wraps):
     """Answer CORS preflight requests and add CORS headers to other responses.
 
     A preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``)
@@ -153,7 +154,7 @@ class CORSMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         headers = scope["headers"]
         origin = None
@@ -177,7 +178,7 @@ class CORSMiddleware:
                         message["headers"] = response_headers
                     return send(message)
 
-                await self.app(scope, receive, send_with_vary)
+                await self._call(scope, receive, send_with_vary)
             else:
                 await self.simple_response(scope, receive, send, Headers(scope=scope))
             return
@@ -196,7 +197,7 @@ class CORSMiddleware:
         if not self._fast:
             await self.simple_response(scope, receive, send, Headers(scope=scope))
         elif not self.is_allowed_origin(origin.decode("latin-1")):
-            await self.app(scope, receive, self._vary_only(send))
+            await self._call(scope, receive, self._vary_only(send))
         else:
             allow_origin = (
                 b"access-control-allow-origin",
@@ -236,7 +237,7 @@ class CORSMiddleware:
                     message["headers"] = response_headers
                 return send(message)
 
-            await self.app(scope, receive, send_with_cors)
+            await self._call(scope, receive, send_with_cors)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         """The answer to a preflight request: 200, or 400 naming what was refused."""
@@ -305,7 +306,7 @@ class CORSMiddleware:
         async def send_with_cors(message: Message) -> None:
             await self.send(message, send, request_headers)
 
-        await self.app(scope, receive, send_with_cors)
+        await self._call(scope, receive, send_with_cors)
 
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
         """Add the CORS headers for ``request_headers`` to a response start, then send."""

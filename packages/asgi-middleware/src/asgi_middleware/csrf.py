@@ -37,6 +37,7 @@ from asgi_core.limits import get_limits
 from asgi_core.requests import HTTPConnection, cookie_parser
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware import Middleware
+from asgi_middleware._chain import Wraps
 from asgi_middleware._headers import add_vary
 from asgi_middleware._origins import (
     compile_origin_regex,
@@ -374,7 +375,7 @@ class _Gone(Exception):
     """The client went away while the form was read."""
 
 
-class CSRFMiddleware:
+class CSRFMiddleware(Wraps):
     """Refuse (403) unsafe requests that a browser sends from another site.
 
     GET, HEAD, OPTIONS, TRACE and QUERY pass untouched (at the cost of one set
@@ -458,7 +459,7 @@ class CSRFMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         raw: bytes | None = None
         if scope["method"] not in SAFE_METHODS and not self._exempted(scope):
@@ -473,7 +474,7 @@ class CSRFMiddleware:
             except _Gone:
                 return
         if self._signer is None:
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         token = _Token(self, scope, raw)
         scope[CSRF_SCOPE_KEY] = token
@@ -487,7 +488,7 @@ class CSRFMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_cookie)
+        await self._call(scope, receive, send_with_cookie)
 
     def _exempted(self, scope: Scope) -> bool:
         if not self._exempt:

@@ -24,6 +24,7 @@ from typing import Any
 
 from asgi_core.requests import ClientDisconnect, Request
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._handlers import call_handler
 from asgi_middleware.exceptions import EXCEPTION_HANDLERS_SCOPE_KEY, ExceptionMiddleware
 from asgi_responses import HTMLResponse, PlainTextResponse, Response
@@ -49,7 +50,7 @@ pre{margin:.5em 0;overflow-x:auto}
 """
 
 
-class ServerErrorMiddleware:
+class ServerErrorMiddleware(Wraps):
     """Send a 500 for any unhandled exception of an HTTP request, then re-raise it.
 
     ``handler(request, exc)`` (sync or async) builds the 500 response when ``debug`` is
@@ -68,7 +69,7 @@ class ServerErrorMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
 
         response_started = False
@@ -87,14 +88,14 @@ class ServerErrorMiddleware:
                 # frame: one coroutine and one send wrapper less per request.
                 scope[EXCEPTION_HANDLERS_SCOPE_KEY] = app._published
                 try:
-                    await app.app(scope, receive, tracked_send)
+                    await app._call(scope, receive, tracked_send)
                 except Exception as exc:
                     handler = app._lookup(exc)
                     if handler is None:
                         raise
                     await app._respond(handler, exc, response_started, scope, receive, tracked_send)
             else:
-                await app(scope, receive, tracked_send)
+                await self._call(scope, receive, tracked_send)
         except Exception as exc:
             if isinstance(exc, ClientDisconnect) or _raised_by(send, exc):
                 logger.debug("client disconnected: %r", exc)

@@ -25,6 +25,7 @@ from asgi_core.exceptions import HTTPException, WebSocketException
 from asgi_core.requests import HTTPConnection, Request
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_core.websockets import WebSocket, WebSocketState
+from asgi_middleware._chain import Wraps
 from asgi_middleware._handlers import call_handler
 from asgi_responses import PlainTextResponse, Response
 
@@ -43,7 +44,7 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _OPEN = (WebSocketState.CONNECTING, WebSocketState.CONNECTED)
 
 
-class ExceptionMiddleware:
+class ExceptionMiddleware(Wraps):
     """Send the response of the handler registered for an exception the app raised.
 
     ``handlers`` maps an ``int`` status code (matched against
@@ -102,7 +103,7 @@ class ExceptionMiddleware:
             await self._call_websocket(scope, receive, send)
             return
         if scope_type != "http":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
 
         scope[EXCEPTION_HANDLERS_SCOPE_KEY] = self._published
@@ -116,7 +117,7 @@ class ExceptionMiddleware:
             return send(message)
 
         try:
-            await self.app(scope, receive, tracked_send)
+            await self._call(scope, receive, tracked_send)
         except Exception as exc:
             handler = self._lookup(exc)
             if handler is None:
@@ -141,7 +142,7 @@ class ExceptionMiddleware:
             return send(message)
 
         try:
-            await self.app(scope, receive, tracked_send)
+            await self._call(scope, receive, tracked_send)
         except Exception as exc:
             handler = self._lookup(exc)
             if handler is None:

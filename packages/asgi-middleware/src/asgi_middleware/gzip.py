@@ -29,7 +29,8 @@ __all__ = [
 class GZipMiddleware(_Compressor):
     """gzip responses for clients that accept it.
 
-    Bodies sent in one message smaller than ``minimum_size`` stay as they are; so do
+    Bodies smaller than ``minimum_size`` (sent in one message, or declared so by the
+    response's ``Content-Length``) stay as they are; so do
     responses that already have a ``Content-Encoding``, partial (206) responses and
     the content types of ``exclude_content_types`` (by default
     :data:`DEFAULT_EXCLUDED_CONTENT_TYPES`: event streams, gRPC, compressed media;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgi_core.datastructures import find_header
 from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._hosts import normalized_host
 from asgi_middleware._redirects import redirect_location
 from asgi_middleware._responses import deny_websocket, send_plain
@@ -15,7 +16,7 @@ _SECURE = {"http": "https", "ws": "wss"}
 _DEFAULT_SCHEME = {"http": "http", "websocket": "ws"}
 
 
-class HTTPSRedirectMiddleware:
+class HTTPSRedirectMiddleware(Wraps):
     """Send every insecure request to the same URL over TLS.
 
     HTTP requests get a 307 (the method and body are kept). A WebSocket handshake
@@ -29,13 +30,13 @@ class HTTPSRedirectMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("scheme") in ("https", "wss"):  # the hot path: one lookup, no redirect
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         kind = scope["type"]
         default = _DEFAULT_SCHEME.get(kind)
         scheme = None if default is None else _SECURE.get(scope.get("scheme", default))
         if scheme is None:
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         location = _location(scope, scheme)
         if kind == "http":

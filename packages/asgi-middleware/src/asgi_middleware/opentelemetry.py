@@ -25,6 +25,7 @@ from asgi_core.datastructures import URL
 from asgi_core.hosts import parse_host
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware import __version__
+from asgi_middleware._chain import Wraps
 
 __all__ = ["OpenTelemetryMiddleware"]
 
@@ -126,7 +127,7 @@ def _attributes(
     return attributes
 
 
-class OpenTelemetryMiddleware:
+class OpenTelemetryMiddleware(Wraps):
     """Record an OpenTelemetry server span for each HTTP request and WebSocket connection.
 
     The span starts as a child of the remote context that the global propagator finds
@@ -188,18 +189,18 @@ class OpenTelemetryMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
         if (scope_type != "http" and scope_type != "websocket") or scope.get(_ACTIVE):
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         tracer = self._global_tracer() if self._follows_global else self._tracer
         if tracer is None:
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         scope[_ACTIVE] = True
         try:
             if self._excluded_urls:
                 url = str(URL(scope=scope))
                 if any(pattern.search(url) for pattern in self._excluded_urls):
-                    await self.app(scope, receive, send)
+                    await self._call(scope, receive, send)
                     return
             await self._traced(tracer, scope, receive, send)
         finally:
@@ -225,7 +226,7 @@ class OpenTelemetryMiddleware:
             attributes=_attributes(scope, headers, method, original_method),
         ) as span:
             if not span.is_recording():  # sampled out: the context still flows to the app
-                await self.app(scope, receive, send)
+                await self._call(scope, receive, send)
                 return
             responded = False
 
@@ -249,7 +250,7 @@ class OpenTelemetryMiddleware:
                 await send(message)
 
             try:
-                await self.app(scope, receive, send_traced)
+                await self._call(scope, receive, send_traced)
             except Exception as exc:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 raise

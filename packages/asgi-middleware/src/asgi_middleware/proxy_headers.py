@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from asgi_core.hosts import format_host, parse_host
 from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 
 __all__ = ["ProxyHeadersMiddleware", "parse_forwarded"]
 
@@ -120,7 +121,7 @@ def _is_port(text: str) -> bool:
     )
 
 
-class ProxyHeadersMiddleware:
+class ProxyHeadersMiddleware(Wraps):
     """Trust forwarding headers from ``trusted_hosts`` proxies only.
 
     ``trusted_hosts`` holds IP addresses and CIDR networks (``"10.0.0.0/8"``), or
@@ -194,7 +195,7 @@ class ProxyHeadersMiddleware:
                     self._apply(scope, kind, None)
                 elif self.trust_server and client[1] == 0:
                     self._apply(scope, kind, str(client[0]))
-        await self.app(scope, receive, send)
+        await self._call(scope, receive, send)
 
     def _pick(self, hops: Sequence[str]) -> int:
         """Index of the client in ``hops`` (nearest last): the rightmost untrusted."""

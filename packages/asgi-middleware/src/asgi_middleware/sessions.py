@@ -24,6 +24,7 @@ except ImportError:  # the extra is not installed
 
 from asgi_core.datastructures import Secret
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._headers import add_vary
 
 __all__ = ["Session", "SessionMiddleware"]
@@ -181,7 +182,7 @@ def _has_containers(session: dict[str, Any]) -> bool:
     return any(type(value) in (list, dict) for value in dict.values(session))
 
 
-class SessionMiddleware:
+class SessionMiddleware(Wraps):
     """Load ``scope["session"]`` (a :class:`Session`) from a signed cookie and store
     it back when it was modified.
 
@@ -257,7 +258,7 @@ class SessionMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         headers = scope["headers"]
         for key, _ in headers:  # most requests without a session have no cookie at all
@@ -273,7 +274,7 @@ class SessionMiddleware:
             original = b""
             scope["session"] = Session()
         if kind == "websocket":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
 
         # The send given to the app: adds ``Vary: Cookie`` and the ``Set-Cookie`` the
@@ -296,7 +297,7 @@ class SessionMiddleware:
             message["headers"] = response_headers
             return send(message)
 
-        await self.app(scope, receive, send_with_session)
+        await self._call(scope, receive, send_with_session)
 
     def _header(self, session: Any, original: bytes, modified: bool) -> bytes | None:
         """The Set-Cookie value this response, whose session was read, needs, or ``None``.

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from asgi_core.datastructures import find_header
 from asgi_core.types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._chain import Wraps
 from asgi_middleware._hosts import normalized_host
 from asgi_middleware._redirects import redirect_location
 from asgi_middleware._responses import deny_websocket, send_plain
@@ -18,7 +19,7 @@ _ALLOW, _REDIRECT, _INVALID = range(3)
 _CACHE_SIZE = 1024
 
 
-class TrustedHostMiddleware:
+class TrustedHostMiddleware(Wraps):
     """Answer 400 "Invalid host header" unless ``Host`` matches ``allowed_hosts``.
 
     Patterns are exact hosts (``"example.com"``), subdomain wildcards
@@ -89,12 +90,12 @@ class TrustedHostMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if self.allow_any or kind not in ("http", "websocket"):
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         header = find_header(scope["headers"], b"host")
         verdict = _INVALID if header is None else self._classify(header)
         if verdict == _ALLOW:
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         if verdict == _REDIRECT and header is not None:
             host, port = _host_and_port(header.decode("latin-1")) or ("", None)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from asgi_core.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware import Middleware
+from asgi_middleware._chain import Wraps
 from asgi_middleware._origins import (
     compile_origin_regex,
     normalize_origin,
@@ -28,7 +29,7 @@ __all__ = ["DENIED_TEXT", "WebSocketOriginMiddleware", "normalize_origin", "pars
 DENIED_TEXT = "Forbidden: WebSocket Origin not allowed"
 
 
-class WebSocketOriginMiddleware:
+class WebSocketOriginMiddleware(Wraps):
     """Refuse (403) WebSocket handshakes whose ``Origin`` is not allowed.
 
     With ``allow_origins=None`` (the default) only same-origin handshakes pass: the
@@ -90,7 +91,7 @@ class WebSocketOriginMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket" or self.allow_all_origins:
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         origin: bytes | None = None
         host: bytes | None = None
@@ -106,7 +107,7 @@ class WebSocketOriginMiddleware:
             origins == 1
             and self._allowed(origin.decode("latin-1"), scope, host if hosts == 1 else None)
         ):
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         # The spec has the app receive websocket.connect before it answers.
         message = await receive()
