@@ -499,7 +499,12 @@ async def test_a_declared_length_under_minimum_size_is_never_compressed(declared
 
 async def test_a_content_length_that_is_no_number_does_not_decide() -> None:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"x-fourteen-chr", b"1"), (b"content-length", b"many")]
+        headers = [
+            (b"x-powered-by", b"twelve chars"),
+            (b"Content-Type", b"text/plain"),
+            (b"x-fourteen-chr", b"1"),
+            (b"content-length", b"many"),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": BIG})
 
@@ -517,3 +522,24 @@ async def test_a_responder_leaves_a_small_body_of_unknown_length_alone() -> None
     assert header(result, "content-encoding") is None
     assert header(result, "vary") is None
     assert result.messages[1]["body"] == b"tiny"
+
+
+@pytest.mark.parametrize(
+    ("size", "minimum_size", "compressed"),
+    [(99, 100, False), (100, 100, True), (1000, 100, True), (9, 10, False), (0, 1, False)],
+)
+async def test_the_declared_length_is_compared_as_a_number(
+    size: int, minimum_size: int, compressed: bool
+) -> None:
+    body = b"x" * size
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-length", str(size).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body[:1], "more_body": True})
+        await send({"type": "http.response.body", "body": body[1:]})
+
+    result = await run(GZipMiddleware(app, minimum_size=minimum_size), headers=accepting())
+    assert (header(result, "content-encoding") == "gzip") is compressed
+    sent = b"".join(m["body"] for m in result.messages[1:])
+    assert (gzip.decompress(sent) if compressed else sent) == body
