@@ -42,12 +42,18 @@ def test_home_page_renders_with_styles(
 
 def test_login_then_private_page(demo: Any, browser: webdriver.Chrome) -> None:
     browser.get(demo.base_url + "/private")
-    wait(browser, lambda d: "/login" in d.current_url)
+    # the URL changes before the new page's elements exist: wait for what is used next
+    wait(browser, lambda d: "/login" in d.current_url and d.find_element(By.NAME, "username"))
     browser.find_element(By.NAME, "username").send_keys("demo")
     browser.find_element(By.NAME, "password").send_keys("demo")
     browser.find_element(By.CSS_SELECTOR, "main form button").click()
-    wait(browser, lambda d: d.current_url.endswith("/private"))
-    assert "Hello, demo" in browser.find_element(By.TAG_NAME, "main").text
+    wait(
+        browser,
+        lambda d: (
+            d.current_url.endswith("/private")
+            and "Hello, demo" in d.find_element(By.TAG_NAME, "main").text
+        ),
+    )
 
 
 def test_chat_between_two_tabs(demo: Any, browser: webdriver.Chrome) -> None:

@@ -109,8 +109,14 @@ def log_in(driver: webdriver.Chrome, base_url: str) -> None:
     driver.find_element(By.NAME, "username").send_keys("demo")
     driver.find_element(By.NAME, "password").send_keys("demo")
     driver.find_element(By.CSS_SELECTOR, "main form button").click()
-    wait(driver, lambda d: d.current_url.endswith("/private"))
-    assert "Hello, demo" in driver.find_element(By.TAG_NAME, "main").text
+    # the URL changes before the new page replaces the old one: wait for its text
+    wait(
+        driver,
+        lambda d: (
+            d.current_url.endswith("/private")
+            and "Hello, demo" in d.find_element(By.TAG_NAME, "main").text
+        ),
+    )
 
 
 def localhost_is_ipv4() -> bool:
