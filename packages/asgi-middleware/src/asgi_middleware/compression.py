@@ -236,7 +236,7 @@ class _Settings:
                 if key == b"content-type" or key.lower() == b"content-type":
                     excluded = self._excluded_cache.get(value)
                     if excluded is None:
-                        excluded = self.is_excluded(value)
+                        excluded = self._remember_excluded(value)
                     if excluded:
                         return False
             elif size == 14:
@@ -253,13 +253,10 @@ class _Settings:
                 return False
         return True
 
-    def is_excluded(self, content_type: bytes) -> bool:
-        """:func:`_is_excluded`, remembered per ``Content-Type`` value (an app sends few)."""
+    def _remember_excluded(self, content_type: bytes) -> bool:
+        """:func:`_is_excluded` for a ``Content-Type`` value not in the cache yet, which
+        eligible() reads first; remembered (an app sends few), the cache bounded."""
         cache = self._excluded_cache
-        try:
-            return cache[content_type]
-        except KeyError:
-            pass
         excluded = _is_excluded(content_type, self.excluded)
         if len(cache) >= _EXCLUDED_CACHE_SIZE:
             cache.clear()
