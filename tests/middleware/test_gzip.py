@@ -543,3 +543,30 @@ async def test_the_declared_length_is_compared_as_a_number(
     assert (header(result, "content-encoding") == "gzip") is compressed
     sent = b"".join(m["body"] for m in result.messages[1:])
     assert (gzip.decompress(sent) if compressed else sent) == body
+
+
+@pytest.mark.parametrize("coding", ["gzip", None])
+async def test_head_gets_the_headers_of_get_whatever_the_length_looks_like(
+    coding: str | None,
+) -> None:
+    # "0100" is not read by its digits on the way in: the body decides for GET (100
+    # bytes, under minimum_size: unchanged), and HEAD, which has no body, parses it.
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        declared = scope["path"][1:].encode()
+        headers = [(b"content-type", b"text/plain"), (b"content-length", declared)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else b"x" * int(declared)
+        await send({"type": "http.response.body", "body": body})
+
+    middleware = GZipMiddleware(app, minimum_size=500)
+    for declared, compressed in (("0100", False), ("00000600", True)):
+        seen = []
+        for method in ("GET", "HEAD"):
+            result = await run(middleware, method, f"/{declared}", headers=accepting(coding))
+            seen.append((header(result, "content-encoding"), header(result, "vary"), result.status))
+        assert seen[0] == seen[1], (declared, seen)
+        if coding is None or not compressed:
+            assert seen[0][0] is None
+        else:
+            assert seen[0][0] == "gzip"
+        assert (seen[0][1] is not None) == compressed

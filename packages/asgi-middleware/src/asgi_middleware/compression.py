@@ -264,6 +264,15 @@ class _Settings:
         return excluded
 
 
+def _declared_length(start: Message) -> int | None:
+    """The ``Content-Length`` that ``start`` declares, if it is one number."""
+    for key, value in start.get("headers", ()):
+        if key.lower() == b"content-length":
+            value = value.strip()
+            return int(value) if value.isdigit() else None
+    return None
+
+
 class _Done(tuple[()]):
     """An awaitable that is already done: awaiting it runs no Python code (its
     ``__await__`` is the empty tuple's C iterator), so it costs less than a coroutine."""
@@ -383,11 +392,15 @@ class _Responder:
                     "more_body": True,
                 }
         elif self._head and not body:
-            # eligible() left out a declared Content-Length under minimum_size
-            if self._codec is None:
-                self._vary_only()
-            else:
-                self._encode_headers(None)
+            # eligible() passed on the starts that plainly declare a Content-Length
+            # under minimum_size; one it could not read by its digits ("0100") is
+            # parsed here, so that HEAD gets the headers GET would get.
+            declared = _declared_length(self._start)
+            if declared is None or declared >= self._settings.minimum_size:
+                if self._codec is None:
+                    self._vary_only()
+                else:
+                    self._encode_headers(None)
         elif len(body) >= self._settings.minimum_size:
             compressed = b"" if self._codec is None else await self._compress_whole(body)
             if compressed and len(compressed) < len(body):
