@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import weakref
@@ -137,20 +138,67 @@ async def test_limits_are_set_in_scope_keeping_other_values() -> None:
     assert seen == [RequestLimits(max_fields=5, max_body_size=None)]
 
 
-async def test_app_that_swallows_the_error_cannot_send_more() -> None:
-    async def stubborn(scope: Scope, receive: Receive, send: Send) -> None:
+async def test_an_app_answering_the_refusal_with_a_413_is_heard() -> None:
+    """Its answer (a handler's 413) is the response, with the connection closed; what
+    escapes the app afterwards is the refusal's aftermath, not a server error."""
+
+    async def handled(scope: Scope, receive: Receive, send: Send) -> None:
         with pytest.raises(HTTPException) as info:
             await read_all(receive)
         assert info.value.status_code == 413
+        assert info.value.headers == {"Connection": "close"}
         with pytest.raises(HTTPException):
             await receive()  # still over the limit
-        await send({"type": "http.response.start", "status": 500, "headers": []})
-        await send({"type": "http.response.body", "body": b"oops"})
+        headers = [(b"x-app", b"1"), (b"Connection", b"keep-alive")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": b"too big for us"})
+        raise RuntimeError("logged by the app's own framework, then re-raised")
 
-    app = RequestBodyLimitMiddleware(stubborn, max_body_size=3)
+    app = RequestBodyLimitMiddleware(handled, max_body_size=3)
     result, _ = await post_chunks(app, [b"abcd"])
     assert result.status == 413
-    assert len(result.messages) == 2
+    assert result.messages[1]["body"] == b"too big for us"
+    assert result.raw_headers == [(b"x-app", b"1"), (b"connection", b"close")]
+
+
+@pytest.mark.parametrize("status", [500, 400])
+async def test_a_framework_that_does_not_know_the_413_still_gives_a_413(status: int) -> None:
+    """Starlette's error middleware answers an exception class it does not know with
+    500 and re-raises it; FastAPI answers a body it could not read with 400."""
+
+    async def foreign(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await read_all(receive)
+        except HTTPException:
+            await send({"type": "http.response.start", "status": status, "headers": []})
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise
+
+    result, _ = await post_chunks(RequestBodyLimitMiddleware(foreign, 3), [b"abcd"])
+    assert result.status == 413
+    assert [m.get("body") for m in result.messages] == [None, b"Content Too Large"]
+
+
+async def test_an_app_answering_the_refusal_with_a_success_gets_the_413() -> None:
+    async def careless(scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(HTTPException):
+            await read_all(receive)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"saved half of it"})
+
+    result, _ = await post_chunks(RequestBodyLimitMiddleware(careless, 3), [b"abcd"])
+    assert result.status == 413
+    assert [m.get("body") for m in result.messages] == [None, b"Content Too Large"]
+
+
+async def test_an_app_that_swallows_the_refusal_and_says_nothing_gets_the_413() -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(HTTPException):
+            await read_all(receive)
+
+    result, _ = await post_chunks(RequestBodyLimitMiddleware(silent, 3), [b"abcd"], b"4")
+    assert result.status == 413
+    assert (b"connection", b"close") in result.raw_headers
 
 
 async def test_app_turning_the_error_into_another_is_still_a_413() -> None:

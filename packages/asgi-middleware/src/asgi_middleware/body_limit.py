@@ -18,6 +18,7 @@ gets the same ``max_body_size``, for the code that reads limits from there.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 
 from asgi_core.datastructures import find_header
 from asgi_core.exceptions import HTTPException
@@ -45,10 +46,16 @@ class RequestBodyLimitMiddleware(Wraps):
     scope when the app reads. The first ``receive()`` compares ``Content-Length`` with
     it before any byte is read; every chunk is counted too, so chunked or understated
     bodies stop at the limit. Going over raises ``HTTPException(413)`` out of
-    ``receive()``. When the response has not started, the 413 response is sent at once
-    whatever the app then does with the exception; when it has, the exception is
-    raised out of this middleware (the server ends the response). ``None`` lifts the
-    cap.
+    ``receive()``, as Starlette does, so the app answers it the way it answers any
+    ``HTTPException``: its exception handlers run (a handler for 413 included) and the
+    response goes out through the middleware between the app and this one (CORS
+    headers, compression). That answer, a 413, gets ``Connection: close`` (the rest of
+    the body is never read). Whatever else the app does, the client gets a 413: a
+    response with another status (a success, or the 500 or 400 of a framework that
+    does not know this exception) is replaced by this middleware's own 413, which is
+    also sent when the exception escapes or the app returns without answering. Past a
+    response that has started, the exception is raised out of this middleware (the
+    server ends the response). ``None`` lifts the cap.
     """
 
     def __init__(self, app: ASGIApp, max_body_size: int | None) -> None:
@@ -75,6 +82,7 @@ class RequestBodyLimitResponder:
         "_answered",
         "_read_declared",
         "_receive",
+        "_refused",
         "_scope",
         "_send",
         "_tripped",
@@ -98,7 +106,8 @@ class RequestBodyLimitResponder:
         # here holds its traceback, whose frames hold this responder and the request's
         # buffers, in a cycle only the full garbage collector frees.
         self._tripped: int | None = None
-        self._answered = False  # the 413 response was sent by this responder
+        self._answered = False  # this responder sent its own 413 response
+        self._refused = False  # a 413 went out after the limit was passed (ours or the app's)
         self._read_declared = False
 
     @property
@@ -131,12 +140,17 @@ class RequestBodyLimitResponder:
         scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=limit)
         try:
             await self.app(scope, self.receive_with_limit, self.send_with_limit)
-        except Exception as exc:
-            if not self._answered:
+        except Exception:
+            if self._refused:
+                return  # the refusal was answered: what the app made of it is moot
+            if self._tripped is None or self.response_started:
                 # not ours, or ours too late for a 413: the server ends the response
                 raise
-            # The app let our 413 (or what it turned it into) escape: already answered.
-            del exc
+            # The app let our 413 (or what it turned it into) escape unanswered.
+            await self._answer()
+        else:
+            if self._tripped is not None and not self.response_started:
+                await self._answer()  # the app swallowed the 413 and sent nothing
         finally:
             _restore(scope, MAX_BODY_SIZE_SCOPE_KEY, previous)
             _restore(scope, LIMITS_KEY, previous_limits)
@@ -149,39 +163,57 @@ class RequestBodyLimitResponder:
             return value if isinstance(value, int) else None
         return get_limits(scope).max_body_size
 
-    async def _trip(self, limit: int) -> None:
+    def _trip(self, limit: int) -> HTTPException:
         self._tripped = limit
-        if not self.response_started:
-            self.response_started = self._answered = True
-            await send_plain(self.send, 413, _TOO_LARGE, [(b"connection", b"close")])
-        # raised unnamed: a local holding it would sit in its own traceback's frame
-        raise _BodyTooLarge(413, _TOO_LARGE)
+        return _BodyTooLarge(413, _TOO_LARGE, {"Connection": "close"})
+
+    async def _answer(self) -> None:
+        """Send this responder's own 413 (the app did not answer the refusal)."""
+        self.response_started = self._answered = self._refused = True
+        await send_plain(self.send, 413, _TOO_LARGE, [(b"connection", b"close")])
 
     async def receive_with_limit(self) -> Message:
         """The server's next message, or ``HTTPException(413)`` past the limit."""
         if self._tripped is not None:
-            raise _BodyTooLarge(413, _TOO_LARGE)
+            raise _BodyTooLarge(413, _TOO_LARGE, {"Connection": "close"})
         limit = self._limit()
         if not self._read_declared:
             self._read_declared = True
             declared = find_header(self.scope["headers"], b"content-length")
             self.content_length = _declared(declared)
+        # raised unnamed: a local holding it would sit in its own traceback's frame
         if limit is not None and self.content_length is not None and self.content_length > limit:
-            await self._trip(limit)
+            raise self._trip(limit)
         message = await self.receive()
         if message["type"] == "http.request":
             self.total_size += len(message.get("body", b""))
             if limit is not None and self.total_size > limit:
-                await self._trip(limit)
+                raise self._trip(limit)
         return message
 
     async def send_with_limit(self, message: Message) -> None:
-        """The server's ``send``, closed once this responder sent its 413."""
+        """The server's ``send``. Once the body was refused, a 413 the app sends (its
+        handler's answer) goes out with ``Connection: close``; any other status (a
+        success, or the 500 or 400 of a framework that does not know this 413) is
+        replaced by this responder's 413, and nothing more of the app's is sent."""
         if self._answered:
-            return  # the 413 went out already; the app's reaction is dropped
+            return  # our 413 went out already; the app's reaction is dropped
         if message["type"] == "http.response.start":
+            if self._tripped is not None and not self.response_started:
+                if message["status"] != 413:
+                    await self._answer()
+                    return
+                self._refused = True
+                message["headers"] = _closing(message.get("headers", ()))
             self.response_started = True
         await self.send(message)
+
+
+def _closing(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` (a new list) with ``Connection: close`` in place of any other."""
+    kept = [(key, value) for key, value in headers if key.lower() != b"connection"]
+    kept.append((b"connection", b"close"))
+    return kept
 
 
 def _restore(scope: Scope, key: str, previous: object) -> None:
