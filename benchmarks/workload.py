@@ -27,6 +27,9 @@ from apps.common import (
     LAYER_COUNTS,
     PLAINTEXT,
     ROUTE_COUNTS,
+    UPLOAD_BODY,
+    UPLOAD_BOUNDARY,
+    UPLOAD_REPLY,
     USER_ID,
     table_path,
 )
@@ -120,6 +123,16 @@ CASES = [
         FORM_REPLY.__eq__,
         headers=((b"content-type", b"application/x-www-form-urlencoded"),),
         body=FORM_BODY,
+    ),
+    Case(
+        "upload",
+        "POST /upload (multipart, 2 fields + 4 KiB file)",
+        "main",
+        "POST",
+        "/upload",
+        UPLOAD_REPLY.__eq__,
+        headers=((b"content-type", b"multipart/form-data; boundary=" + UPLOAD_BOUNDARY),),
+        body=UPLOAD_BODY,
     ),
     Case(
         "middleware",

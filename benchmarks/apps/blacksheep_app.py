@@ -46,6 +46,16 @@ async def form(request: Request) -> Response:
     return text(f"{data['name']}:{data['age']}:{data['city']}")
 
 
+async def upload(request: Request) -> Response:
+    fields: dict[bytes, bytes] = {}
+    filename = b""
+    for part in await request.multipart():
+        fields[part.name] = part.data
+        filename = part.file_name or filename
+    name, city = fields[b"name"].decode(), fields[b"city"].decode()
+    return text(f"{name}:{city}:{filename.decode()}:{len(fields[b'doc'])}")
+
+
 async def file_endpoint() -> Response:
     return file(FILE_PATH, "application/octet-stream")
 
@@ -65,6 +75,7 @@ def _main() -> Application:
     router.add_get("/json", json_endpoint)
     router.add_get("/users/{int:id}", user)
     router.add_post("/form", form)
+    router.add_post("/upload", upload)
     router.add_get("/file", file_endpoint)
     return app
 

@@ -13,6 +13,23 @@ JSON_PAYLOAD = {"message": "Hello, World!"}
 USER_ID = 42
 FORM_BODY = b"name=alice&age=30&city=Paris"  # three fields
 FORM_REPLY = b"alice:30:Paris"
+# A multipart upload: two text fields and one 4 KiB file, as a browser's form sends it.
+UPLOAD_BOUNDARY = b"----benchmarkBoundary7MA4YWxkTrZu0gW"
+UPLOAD_FILE = bytes(range(256)) * 16  # 4 KiB, every byte value
+UPLOAD_BODY = b"".join(
+    [
+        b"--" + UPLOAD_BOUNDARY + b"\r\n",
+        b'Content-Disposition: form-data; name="name"\r\n\r\nalice\r\n',
+        b"--" + UPLOAD_BOUNDARY + b"\r\n",
+        b'Content-Disposition: form-data; name="city"\r\n\r\nParis\r\n',
+        b"--" + UPLOAD_BOUNDARY + b"\r\n",
+        b'Content-Disposition: form-data; name="doc"; filename="notes.bin"\r\n',
+        b"Content-Type: application/octet-stream\r\n\r\n",
+        UPLOAD_FILE,
+        b"\r\n--" + UPLOAD_BOUNDARY + b"--\r\n",
+    ]
+)
+UPLOAD_REPLY = b"alice:Paris:notes.bin:4096"
 FILE_SIZE = 64 * 1024
 SESSION_SECRET = "benchmark-secret-key"
 CORS_ORIGIN = "https://example.com"

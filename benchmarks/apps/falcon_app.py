@@ -50,6 +50,18 @@ class Form:
         resp.text = f"{data['name']}:{data['age']}:{data['city']}"
 
 
+class Upload:
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        fields: dict[str, bytes] = {}
+        filename = ""
+        async for part in await req.get_media():
+            fields[part.name] = await part.get_data()
+            filename = part.filename or filename
+        resp.content_type = falcon.MEDIA_TEXT
+        name, city = fields["name"].decode(), fields["city"].decode()
+        resp.text = f"{name}:{city}:{filename}:{len(fields['doc'])}"
+
+
 def _read(path: str) -> bytes:
     with open(path, "rb") as fh:
         return fh.read()
@@ -87,6 +99,7 @@ def _main() -> falcon.asgi.App:
     app.add_route("/json", Json())
     app.add_route("/users/{id:int}", User())
     app.add_route("/form", Form())
+    app.add_route("/upload", Upload())
     app.add_route("/file", File())
     return app
 

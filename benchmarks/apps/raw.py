@@ -76,16 +76,48 @@ async def json_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     await _reply(send, _dumps(JSON_PAYLOAD), _JSON)
 
 
-async def form(scope: Scope, receive: Receive, send: Send) -> None:
+async def _body(receive: Receive) -> bytes:
     chunks = []
     more = True
     while more:
         message = await receive()
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
-    fields = dict(parse_qsl(b"".join(chunks).decode("latin-1")))
+    return b"".join(chunks)
+
+
+async def form(scope: Scope, receive: Receive, send: Send) -> None:
+    fields = dict(parse_qsl((await _body(receive)).decode("latin-1")))
     reply = f"{fields['name']}:{fields['age']}:{fields['city']}"
     await _reply(send, reply.encode(), _TEXT)
+
+
+def _disposition(head: bytes) -> dict[bytes, bytes]:
+    """The parameters of a part's Content-Disposition (the benchmark's parts are simple)."""
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-disposition:"):
+            params = {}
+            for item in line.split(b";")[1:]:
+                key, _, value = item.strip().partition(b"=")
+                params[key] = value.strip(b'"')
+            return params
+    return {}
+
+
+async def upload(scope: Scope, receive: Receive, send: Send) -> None:
+    # The limit: the body buffered, split at the boundary, no streaming, no limits.
+    body = await _body(receive)
+    content_type = next(v for k, v in scope["headers"] if k == b"content-type")
+    boundary = content_type.partition(b"boundary=")[2]
+    fields: dict[bytes, bytes] = {}
+    filename = b""
+    for part in body.split(b"--" + boundary)[1:-1]:
+        head, _, data = part[2:-2].partition(b"\r\n\r\n")
+        params = _disposition(head)
+        fields[params[b"name"]] = data
+        filename = params.get(b"filename", filename)
+    reply = b"%s:%s:%s:%d" % (fields[b"name"], fields[b"city"], filename, len(fields[b"doc"]))
+    await _reply(send, reply, _TEXT)
 
 
 async def file(scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,12 +137,13 @@ _STATIC: dict[tuple[str, str], Handler] = {
     ("GET", "/plaintext"): plaintext,
     ("GET", "/json"): json_endpoint,
     ("POST", "/form"): form,
+    ("POST", "/upload"): upload,
     ("GET", "/file"): file,
 }
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """GET /plaintext, /json, /users/{id:int}, /file; POST /form."""
+    """GET /plaintext, /json, /users/{id:int}, /file; POST /form, /upload."""
     if scope["type"] != "http":
         await _lifespan(receive, send)
         return

@@ -43,6 +43,13 @@ async def form(request: Request) -> PlainTextResponse:
     return PlainTextResponse(f"{data['name']}:{data['age']}:{data['city']}")
 
 
+async def upload(request: Request) -> PlainTextResponse:
+    async with request.form() as data:
+        doc = data["doc"]
+        size = len(await doc.read())
+        return PlainTextResponse(f"{data['name']}:{data['city']}:{doc.filename}:{size}")
+
+
 async def file(request: Request) -> FileResponse:
     return FileResponse(FILE_PATH)
 
@@ -64,6 +71,7 @@ app = App(
         Route("/json", json_endpoint),
         Route("/users/{id:int}", user),
         Route("/form", form, methods=["POST"]),
+        Route("/upload", upload, methods=["POST"]),
         Route("/file", file),
     ]
 )
