@@ -6,6 +6,7 @@ from typing import Any
 import anyio
 import pytest
 
+from asgi_core import formparsers
 from asgi_core.datastructures import Headers, UploadFile
 from asgi_core.exceptions import ASGIDeprecationWarning, HTTPException
 from asgi_core.formparsers import (
@@ -362,8 +363,34 @@ async def test_empty_body_is_an_empty_form() -> None:
     assert len(await parse(b"")) == 0
 
 
+async def test_the_names_of_part_dispositions_are_remembered_within_bounds() -> None:
+    """The same answer from the cache as from parsing; at most 256 short values kept."""
+    cache = formparsers._DISPOSITIONS
+    parts = [field(f"f{i}", b"v") for i in range(300)]
+    long_name = "n" * 300
+    parts.append(field(long_name, b"long"))
+    parts.append(file("doc", "a;b.txt", b"data"))
+    for _ in range(2):  # parsed, then (the last ones) from the cache
+        form = await parse(body(*parts))
+        assert [form[f"f{i}"] for i in (0, 299)] == ["v", "v"]
+        assert form[long_name] == "long"
+        assert form["doc"].filename == "a;b.txt"
+        assert 0 < len(cache) <= 256
+        assert all(len(value) <= 256 for value, _ in cache)
+    assert cache[(b'form-data; name="f299"', "utf-8")] == ("f299", None)
+    # the same bytes under another charset are another entry
+    data = body(field("caf\xe9", b"x"))  # the name in UTF-8
+    assert list((await parse(data)).keys()) == ["caf\xe9"]
+    latin = MultiPartParser(
+        multipart_headers(f"multipart/form-data; boundary={BOUNDARY}; charset=latin-1"),
+        chunked(data),
+    )
+    assert list((await latin.parse()).keys()) == ["caf\xc3\xa9"]
+
+
 async def test_missing_python_multipart(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "python_multipart.multipart", None)
+    monkeypatch.setattr(formparsers, "_multipart", None)  # the import, as if first
     with pytest.raises(RuntimeError, match=r"Install asgi-core\[forms\] to parse forms"):
         await parse(body(field("a", b"1")))
 
@@ -413,6 +440,28 @@ def request_for(data: bytes, content_type: str, *, size: int = 1 << 20) -> Reque
         "headers": [(b"content-type", content_type.encode("latin-1"))],
     }
     return Request(scope, receive)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "multipart/form-data; boundary={}",  # as browsers and HTTP clients send it
+        'multipart/form-data; boundary="{}"',
+        "multipart/form-data; boundary={}; charset=utf-8",
+        "Multipart/Form-Data; BOUNDARY={}",
+        "multipart/form-data;boundary={}",
+        "multipart/form-data; boundary={} ",
+    ],
+)
+@pytest.mark.parametrize("boundary", ["----WebKitFormBoundary7MA4YWxk", "a_b.c", "9"])
+async def test_request_form_reads_the_boundary_however_it_is_written(
+    template: str, boundary: str
+) -> None:
+    data = body(
+        part(['Content-Disposition: form-data; name="a"'], b"1", boundary), boundary=boundary
+    )
+    form = await request_for(data, template.format(boundary)).form()
+    assert list(form.items()) == [("a", "1")]
 
 
 @pytest.mark.parametrize(

@@ -243,17 +243,45 @@ class _ClientErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 _PARSER_LOG = _ClientErrorLog(logging.getLogger(__name__), {})
 
 
+_multipart: tuple[type[MultipartParser], type[Exception]] | None = None
+
+
 def _load_multipart() -> tuple[type[MultipartParser], type[Exception]]:
-    """python-multipart's parser class and error base class, imported on first use."""
-    try:
-        from python_multipart.exceptions import FormParserError
-        from python_multipart.multipart import MultipartParser
-    except ImportError:
-        raise RuntimeError(
-            "Install asgi-core[forms] to parse forms: multipart/form-data needs the "
-            'python-multipart package (pip install "asgi-core[forms]").'
-        ) from None
-    return MultipartParser, FormParserError
+    """python-multipart's parser class and error base class, imported on first use
+    (and kept: an import statement per request costs more than the lookup)."""
+    global _multipart
+    if _multipart is None:
+        try:
+            from python_multipart.exceptions import FormParserError
+            from python_multipart.multipart import MultipartParser
+        except ImportError:
+            raise RuntimeError(
+                "Install asgi-core[forms] to parse forms: multipart/form-data needs the "
+                'python-multipart package (pip install "asgi-core[forms]").'
+            ) from None
+        _multipart = MultipartParser, FormParserError
+    return _multipart
+
+
+# A part's Content-Disposition -> its (name, filename) parameters. A form's field parts
+# send the same few values on every request; only short values are kept, at most 256.
+_DISPOSITIONS: dict[tuple[bytes, str], tuple[str | None, str | None]] = {}
+_DISPOSITION_CACHE_SIZE = 256
+_DISPOSITION_CACHED_LENGTH = 256
+
+
+def _disposition_names(disposition: bytes, charset: str) -> tuple[str | None, str | None]:
+    """The ``name`` and ``filename`` parameters of a ``Content-Disposition`` value."""
+    key = (disposition, charset)
+    names = _DISPOSITIONS.get(key)
+    if names is None:
+        _, options = parse_content_type(disposition.decode(charset, "replace"))
+        names = options.get("name"), options.get("filename")
+        if len(disposition) <= _DISPOSITION_CACHED_LENGTH:
+            if len(_DISPOSITIONS) >= _DISPOSITION_CACHE_SIZE:
+                _DISPOSITIONS.clear()
+            _DISPOSITIONS[key] = names
+    return names
 
 
 class MultiPartParser:
@@ -370,23 +398,22 @@ class MultiPartParser:
         disposition = part.content_disposition
         if disposition is None:
             raise MultiPartException("A multipart part has no Content-Disposition header.")
-        content_type = (find_header(part.item_headers, b"content-type") or b"").decode("latin-1")
-        _, options = parse_content_type(disposition.decode(self._charset, "replace"))
-        name = options.get("name")
+        name, filename = _disposition_names(disposition, self._charset)
         if name is None:
             raise MultiPartException(
                 'The Content-Disposition header of a multipart part must have a "name".'
             )
         part.field_name = name
-        filename = options.get("filename")
         if filename is None:
             self._fields += 1
             if self._fields > self.max_fields:
                 raise MultiPartException(
                     f"Too many fields. Maximum number of fields is {self.max_fields}."
                 )
-            _, type_params = parse_content_type(content_type)
-            self._field_charset = _charset(type_params.get("charset"), self._charset)
+            content_type = find_header(part.item_headers, b"content-type")
+            if content_type is not None:
+                _, type_params = parse_content_type(content_type.decode("latin-1"))
+                self._field_charset = _charset(type_params.get("charset"), self._charset)
             return
         if filename[1:3] == ":\\" or filename[:2] == "\\\\":
             # Old browsers send the whole Windows path; keep only the file's name.

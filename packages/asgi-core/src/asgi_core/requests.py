@@ -84,6 +84,8 @@ cookie_parser = parse_cookie
 
 _UNSET: Any = object()
 _URLENCODED = b"application/x-www-form-urlencoded"
+_MULTIPART_BOUNDARY = b"multipart/form-data; boundary="
+_MULTIPART_BOUNDARY_LENGTH = len(_MULTIPART_BOUNDARY)
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
@@ -500,6 +502,15 @@ class Request(HTTPConnection[StateT]):
         if raw_type == _URLENCODED:
             # What parse_content_type() gives for the type browsers send, known ahead.
             media_type, params = "application/x-www-form-urlencoded", _NO_PARAMS
+        elif (
+            raw_type is not None
+            and raw_type.startswith(_MULTIPART_BOUNDARY)
+            and raw_type[_MULTIPART_BOUNDARY_LENGTH:].replace(b"-", b"").isalnum()
+        ):
+            # The same for the form browsers and HTTP clients send, with a boundary of
+            # letters, digits and "-" (a fresh one per request: nothing to cache).
+            media_type = "multipart/form-data"
+            params = {"boundary": raw_type[_MULTIPART_BOUNDARY_LENGTH:].decode("ascii")}
         else:
             media_type, params = parse_content_type(
                 "" if raw_type is None else raw_type.decode("latin-1")
