@@ -152,7 +152,7 @@ async def test_an_app_answering_the_refusal_with_a_413_is_heard() -> None:
         headers = [(b"x-app", b"1"), (b"Connection", b"keep-alive")]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": b"too big for us"})
-        raise RuntimeError("logged by the app's own framework, then re-raised")
+        raise RuntimeError("logged by the app's framework, then re-raised") from info.value
 
     app = RequestBodyLimitMiddleware(handled, max_body_size=3)
     result, _ = await post_chunks(app, [b"abcd"])
@@ -210,6 +210,47 @@ async def test_app_turning_the_error_into_another_is_still_a_413() -> None:
 
     app = RequestBodyLimitMiddleware(converting, max_body_size=3)
     result, _ = await post_chunks(app, [b"abcd"])
+    assert result.status == 413
+
+
+async def test_an_error_of_the_apps_own_after_the_refusal_still_reaches_the_server() -> None:
+    """The client gets its 413; an exception not raised from it is not swallowed."""
+
+    async def buggy(scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(HTTPException):
+            await read_all(receive)
+        if scope["path"] == "/answered":
+            await send({"type": "http.response.start", "status": 413, "headers": []})
+            await send({"type": "http.response.body", "body": b"refused"})
+        try:
+            raise ValueError("a bug of its own")
+        except ValueError as exc:
+            raise Boom from exc  # cause and context: the same error, looked at once
+
+    for path, body in (("/", b"Content Too Large"), ("/answered", b"refused")):
+        sent: list[Message] = []
+        scope = make_scope("POST", path)
+        middleware = RequestBodyLimitMiddleware(buggy, max_body_size=3)
+        with pytest.raises(Boom):
+            await middleware(scope, body_receive(b"abcd"), _collect(sent))
+        assert (sent[0]["status"], sent[1]["body"]) == (413, body)
+
+
+def _collect(sent: list[Message]) -> Send:
+    """A server's send that keeps what it is given in ``sent``."""
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    return send
+
+
+async def test_a_task_group_holding_the_refusal_is_the_refusal() -> None:
+    async def grouped(scope: Scope, receive: Receive, send: Send) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(read_all, receive)
+
+    result, _ = await post_chunks(RequestBodyLimitMiddleware(grouped, 3), [b"abcd"])
     assert result.status == 413
 
 

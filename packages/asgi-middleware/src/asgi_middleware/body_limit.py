@@ -140,14 +140,15 @@ class RequestBodyLimitResponder:
         scope[LIMITS_KEY] = dataclasses.replace(get_limits(scope), max_body_size=limit)
         try:
             await self.app(scope, self.receive_with_limit, self.send_with_limit)
-        except Exception:
-            if self._refused:
-                return  # the refusal was answered: what the app made of it is moot
-            if self._tripped is None or self.response_started:
-                # not ours, or ours too late for a 413: the server ends the response
-                raise
-            # The app let our 413 (or what it turned it into) escape unanswered.
-            await self._answer()
+        except Exception as exc:
+            if self._tripped is None:
+                raise  # not ours
+            if not self.response_started:
+                await self._answer()  # the app let the refusal escape unanswered
+            elif not self._refused:
+                raise  # ours, too late for a 413: the server ends the response
+            if not _raised_for_limit(exc):
+                raise  # an error of the app's own, after the 413: for the server's log
         else:
             if self._tripped is not None and not self.response_started:
                 await self._answer()  # the app swallowed the 413 and sent nothing
@@ -207,6 +208,27 @@ class RequestBodyLimitResponder:
                 message["headers"] = _closing(message.get("headers", ()))
             self.response_started = True
         await self.send(message)
+
+
+def _raised_for_limit(exc: BaseException) -> bool:
+    """Whether ``exc`` is this middleware's 413, or was raised from or while handling
+    it (an app turning it into its own error), or groups it (a task group)."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _BodyTooLarge):
+            return True
+        grouped = getattr(current, "exceptions", None)
+        if isinstance(grouped, tuple):
+            pending += [item for item in grouped if isinstance(item, BaseException)]
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return False
 
 
 def _closing(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
