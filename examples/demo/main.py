@@ -38,7 +38,6 @@ from asgi_app import (
 )
 from asgi_core.config import Config
 from asgi_core.datastructures import URL, Secret, UploadFile
-from asgi_core.limits import RequestLimits
 from asgi_middleware.authentication import (
     AuthCredentials,
     AuthenticationBackend,
@@ -394,9 +393,9 @@ app = App(
     ],
     lifespan=lifespan,
     # Every body read (forms, uploads, JSON) stops at MAX_UPLOAD_BYTES with a 413 that
-    # content_too_large words; a declared Content-Length over it is refused unread.
-    # (App(max_body_size=...) would answer its own plain-text 413 before the handler.)
-    limits=RequestLimits(max_body_size=MAX_UPLOAD_BYTES),
+    # content_too_large words, passing through the middleware above (CORS, compression);
+    # a declared Content-Length over it is refused unread.
+    max_body_size=MAX_UPLOAD_BYTES,
     exception_handlers={413: content_too_large},
     # unsafe requests from other sites get 403: the login, upload, logout and API posts
     csrf=CSRFConfig(
