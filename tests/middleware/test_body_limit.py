@@ -222,18 +222,30 @@ async def test_an_error_of_the_apps_own_after_the_refusal_still_reaches_the_serv
         if scope["path"] == "/answered":
             await send({"type": "http.response.start", "status": 413, "headers": []})
             await send({"type": "http.response.body", "body": b"refused"})
+        if scope["path"] == "/cycle":
+            # a chain looping on itself (set by hand) is followed once around
+            error, other = Boom(), ValueError()
+            error.__cause__, other.__cause__ = other, error
+            raise error
         try:
-            raise ValueError("a bug of its own")
-        except ValueError as exc:
-            raise Boom from exc  # cause and context: the same error, looked at once
+            await receive()
+        except HTTPException:
+            if scope["path"] == "/converted":
+                raise Boom from None  # the 413 turned into another error on purpose
+            raise Boom  # noqa: B904 - a bug while handling it: its implicit context only
 
-    for path, body in (("/", b"Content Too Large"), ("/answered", b"refused")):
+    middleware = RequestBodyLimitMiddleware(buggy, max_body_size=3)
+    for path, body in (("/", b"Content Too Large"), ("/answered", b"refused"), ("/cycle", None)):
+        # a bug while handling the 413 (its implicit context) is the app's own
         sent: list[Message] = []
         scope = make_scope("POST", path)
-        middleware = RequestBodyLimitMiddleware(buggy, max_body_size=3)
         with pytest.raises(Boom):
             await middleware(scope, body_receive(b"abcd"), _collect(sent))
-        assert (sent[0]["status"], sent[1]["body"]) == (413, body)
+        assert (sent[0]["status"], sent[1]["body"]) == (413, body or b"Content Too Large")
+    # turned into another error on purpose ("from None"): the refusal's aftermath
+    sent = []
+    await middleware(make_scope("POST", "/converted"), body_receive(b"abcd"), _collect(sent))
+    assert (sent[0]["status"], len(sent)) == (413, 2)
 
 
 def _collect(sent: list[Message]) -> Send:

@@ -211,8 +211,10 @@ class RequestBodyLimitResponder:
 
 
 def _raised_for_limit(exc: BaseException) -> bool:
-    """Whether ``exc`` is this middleware's 413, or was raised from or while handling
-    it (an app turning it into its own error), or groups it (a task group)."""
+    """Whether ``exc`` is this middleware's 413, or was raised from it (``raise ...
+    from``, ``from None`` included: an app turning it into its own error), or groups
+    it (a task group). An error merely raised while the 413 was being handled (its
+    implicit context) is the app's own: a bug in its handling, for the server's log."""
     seen: set[int] = set()
     pending = [exc]
     while pending:
@@ -225,9 +227,11 @@ def _raised_for_limit(exc: BaseException) -> bool:
         grouped = getattr(current, "exceptions", None)
         if isinstance(grouped, tuple):
             pending += [item for item in grouped if isinstance(item, BaseException)]
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                pending.append(linked)
+        linked = current.__cause__
+        if linked is None and current.__suppress_context__:
+            linked = current.__context__  # raise ... from None
+        if linked is not None:
+            pending.append(linked)
     return False
 
 
