@@ -505,12 +505,11 @@ class Request(HTTPConnection[StateT]):
         elif (
             raw_type is not None
             and raw_type.startswith(_MULTIPART_BOUNDARY)
-            and raw_type[_MULTIPART_BOUNDARY_LENGTH:].replace(b"-", b"").isalnum()
+            and (boundary := raw_type[_MULTIPART_BOUNDARY_LENGTH:]).replace(b"-", b"").isalnum()
         ):
             # The same for the form browsers and HTTP clients send, with a boundary of
             # letters, digits and "-" (a fresh one per request: nothing to cache).
-            media_type = "multipart/form-data"
-            params = {"boundary": raw_type[_MULTIPART_BOUNDARY_LENGTH:].decode("ascii")}
+            media_type, params = "multipart/form-data", {"boundary": boundary.decode("ascii")}
         else:
             media_type, params = parse_content_type(
                 "" if raw_type is None else raw_type.decode("latin-1")

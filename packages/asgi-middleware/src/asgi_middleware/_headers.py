@@ -1,4 +1,5 @@
-"""Raw ASGI response headers: the ``(bytes, bytes)`` list type and ``Vary`` merging.
+"""Raw ASGI headers: the ``(bytes, bytes)`` list type, ``Vary`` merging and reading a
+``Content-Length``.
 
 Pure functions over the header lists of ASGI messages, so the middleware costs no
 parsing beyond what it needs.
@@ -19,3 +20,12 @@ def add_vary(headers: RawHeaders, token: bytes) -> None:
                 headers[index] = (key, value + b", " + token if value.strip() else token)
             return
     headers.append((b"vary", token))
+
+
+def content_length(value: bytes | None) -> int | None:
+    """A ``Content-Length`` value as a number, ``None`` for anything but digits (leading
+    zeros allowed); absurdly long ones are capped at 10**18, over any limit."""
+    if value is None or not value.isdigit():
+        return None
+    digits = value.lstrip(b"0")
+    return 10**18 if len(digits) > 18 else int(digits or b"0")

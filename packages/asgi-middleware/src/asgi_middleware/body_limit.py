@@ -25,6 +25,7 @@ from asgi_core.exceptions import HTTPException
 from asgi_core.limits import LIMITS_KEY, MAX_BODY_SIZE_SCOPE_KEY, get_limits
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware._chain import Wraps
+from asgi_middleware._headers import content_length
 from asgi_middleware._responses import send_plain
 
 __all__ = ["MAX_BODY_SIZE_SCOPE_KEY", "RequestBodyLimitMiddleware", "RequestBodyLimitResponder"]
@@ -166,7 +167,7 @@ class RequestBodyLimitResponder:
 
     def _trip(self, limit: int) -> HTTPException:
         self._tripped = limit
-        return _BodyTooLarge(413, _TOO_LARGE, {"Connection": "close"})
+        return _refusal()
 
     async def _answer(self) -> None:
         """Send this responder's own 413 (the app did not answer the refusal)."""
@@ -176,12 +177,13 @@ class RequestBodyLimitResponder:
     async def receive_with_limit(self) -> Message:
         """The server's next message, or ``HTTPException(413)`` past the limit."""
         if self._tripped is not None:
-            raise _BodyTooLarge(413, _TOO_LARGE, {"Connection": "close"})
+            raise _refusal()
         limit = self._limit()
         if not self._read_declared:
             self._read_declared = True
             declared = find_header(self.scope["headers"], b"content-length")
-            self.content_length = _declared(declared)
+            # junk is none: counting the bytes still enforces the limit
+            self.content_length = content_length(declared)
         # raised unnamed: a local holding it would sit in its own traceback's frame
         if limit is not None and self.content_length is not None and self.content_length > limit:
             raise self._trip(limit)
@@ -208,6 +210,11 @@ class RequestBodyLimitResponder:
                 message["headers"] = _closing(message.get("headers", ()))
             self.response_started = True
         await self.send(message)
+
+
+def _refusal() -> HTTPException:
+    """The 413 raised out of ``receive()`` (a new one each time: see ``_tripped``)."""
+    return _BodyTooLarge(413, _TOO_LARGE, {"Connection": "close"})
 
 
 def _raised_for_limit(exc: BaseException) -> bool:
@@ -247,12 +254,3 @@ def _restore(scope: Scope, key: str, previous: object) -> None:
         scope.pop(key, None)
     else:
         scope[key] = previous
-
-
-def _declared(value: bytes | None) -> int | None:
-    """A ``Content-Length`` value as a number (junk is none: counting the bytes still
-    enforces the limit); absurdly long ones are capped, they are over any limit."""
-    if value is None or not value.isdigit():
-        return None
-    digits = value.lstrip(b"0")
-    return 10**18 if len(digits) > 18 else int(digits or b"0")

@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from asgi_core.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware._chain import Wraps
-from asgi_middleware._headers import RawHeaders, add_vary
+from asgi_middleware._headers import RawHeaders, add_vary, content_length
 from asgi_middleware._negotiation import select_encoding
 
 __all__ = [
@@ -268,8 +268,7 @@ def _declared_length(start: Message) -> int | None:
     """The ``Content-Length`` that ``start`` declares, if it is one number."""
     for key, value in start.get("headers", ()):
         if key.lower() == b"content-length":
-            value = value.strip()
-            return int(value) if value.isdigit() else None
+            return content_length(value.strip())
     return None
 
 
